@@ -1,0 +1,33 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv, install once, then run.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: install demo test test-slow bench clean
+
+# torch is pinned first: 2.13.0 is the CPU wheel on these machines; any other request pulls a multi-GB CUDA build.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/workbench train --preset demo $(ARGS)
+
+test: install
+	$(PY) -m pytest -q -n 2 $(ARGS)
+
+test-slow: install
+	$(PY) -m pytest -q -m slow $(ARGS)
+
+bench: install
+	$(PY) benchmarks/env_throughput.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
