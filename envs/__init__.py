@@ -1,0 +1,27 @@
+"""Real worlds: the Atari 100k protocol, ale-py's native vector env, and the experience store.
+
+Public API::
+
+    from envs import AtariConfig, make_env, make_vector_env, find_game, atari100k_games, ExperienceStore
+"""
+from envs.atari import AtariEnv
+from envs.config import OBS_FORMATS, PROTOCOL_VERSION, AtariConfig
+from envs.factory import is_atari, make_env, make_vector_env
+from envs.games import Game, atari100k_games, find_game
+from envs.store import ExperienceStore
+from envs.vector import NativeAtariVectorEnv
+
+__all__ = [
+    "OBS_FORMATS",
+    "PROTOCOL_VERSION",
+    "AtariConfig",
+    "AtariEnv",
+    "ExperienceStore",
+    "Game",
+    "NativeAtariVectorEnv",
+    "atari100k_games",
+    "find_game",
+    "is_atari",
+    "make_env",
+    "make_vector_env",
+]
