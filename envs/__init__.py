@@ -6,7 +6,7 @@ Public API::
 """
 from envs.atari import AtariEnv
 from envs.config import OBS_FORMATS, PROTOCOL_VERSION, AtariConfig
-from envs.factory import is_atari, make_env, make_vector_env
+from envs.factory import check_env_id, is_atari, make_env, make_vector_env
 from envs.games import Game, atari100k_games, find_game
 from envs.store import ExperienceStore
 from envs.vector import NativeAtariVectorEnv
@@ -20,6 +20,7 @@ __all__ = [
     "Game",
     "NativeAtariVectorEnv",
     "atari100k_games",
+    "check_env_id",
     "find_game",
     "is_atari",
     "make_env",

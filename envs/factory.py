@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode
 
 from envs.atari import AtariEnv
 from envs.config import AtariConfig
-from envs.games import atari100k_games, atari_game_name
+from envs.games import atari100k_games, atari_game_name, find_game
 from envs.validate import closest
 from envs.vector import NativeAtariVectorEnv
 
@@ -19,6 +19,14 @@ def is_atari(env_id: str) -> bool:
     if env_id in gym.registry:
         return "ale_py" in str(gym.registry[env_id].entry_point)
     return atari_game_name(env_id) is not None or "-v" not in env_id
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise the factory's ``ValueError`` for an unknown game or env id, without making the env."""
+    if is_atari(env_id):
+        find_game(env_id)
+    else:
+        _require_registered(env_id)
 
 
 def make_env(

@@ -9,12 +9,12 @@ An episode here is a game: a life loss is flagged and terminal for learning, but
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from envs.files import atomic_write
 
 _FORMAT_VERSION = 1
 _COLUMNS = ("prev", "step", "episode", "action", "reward", "raw_reward", "terminated", "truncated", "life_lost")
@@ -139,13 +139,14 @@ class ExperienceStore:
 
     def save(self, path: str | Path) -> None:
         """Write atomically (temp file + rename) as an uncompressed ``.npz``."""
-        path = Path(path)
         arrays = {name: getattr(self, name)[: self.size] for name in ("frames", *_COLUMNS)}
         meta = np.array([_FORMAT_VERSION, self.frame_stack, self.num_episodes, self.capacity], np.int64)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=meta, obs_shape=np.array(self.obs_shape), **arrays)
-        os.replace(tmp, path)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, meta=meta, obs_shape=np.array(self.obs_shape), **arrays)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path, num_streams: int = 1) -> ExperienceStore:

@@ -25,6 +25,7 @@ class NativeAtariVectorEnv(gym.vector.VectorEnv):
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    render_mode = None
 
     def __init__(self, config: AtariConfig | None = None, num_envs: int = 8, num_threads: int = 0) -> None:
         from ale_py.vector_env import AtariVectorEnv
@@ -90,7 +91,9 @@ class NativeAtariVectorEnv(gym.vector.VectorEnv):
         return final
 
     def close(self, **kwargs: Any) -> None:
-        self._ale.close()
+        if getattr(self, "_ale", None) is not None:  # __init__ may have failed before creating it
+            self._ale.close()
+            self._ale = None
 
     def _info(self, ale_info: dict, raw_reward: np.ndarray, life_lost: np.ndarray, game_over: np.ndarray) -> dict:
         info = {

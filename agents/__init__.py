@@ -1,0 +1,11 @@
+"""Policy learners and agents assembled from components.
+
+Public API::
+
+    from agents import PPOConfig, PPOLearner, PolicyLearner, SB3VecEnv
+"""
+from agents.ppo import PPOConfig, PPOLearner, load_checkpoint
+from agents.protocols import PolicyLearner
+from agents.sb3_vec_env import SB3VecEnv
+
+__all__ = ["PPOConfig", "PPOLearner", "PolicyLearner", "SB3VecEnv", "load_checkpoint"]

@@ -1,0 +1,143 @@
+"""PPO from stable-baselines3 behind the PolicyLearner protocol, with code-free checkpoints."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import KVWriter, Logger
+from stable_baselines3.common.preprocessing import is_image_space
+
+from agents.sb3_vec_env import SB3VecEnv
+from envs.files import atomic_write
+from envs.validate import require_range
+
+CHECKPOINT_FORMAT = "rl-workbench/ppo-v1"
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters (Atari defaults of Schulman et al. 2017 / CleanRL).
+
+    ``n_steps`` is per env: with 8 envs a rollout is 1,000 agent steps, so a 100,000-step budget
+    is exactly 100 rollouts.
+    """
+
+    n_steps: int = 125
+    batch_size: int = 250
+    n_epochs: int = 4
+    learning_rate: float = 2.5e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.1
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("n_steps", "batch_size", "n_epochs"):
+            require_range(name, getattr(self, name), 1)
+        require_range("learning_rate", self.learning_rate, 0.0)
+        require_range("gamma", self.gamma, 0.0, 1.0)
+        require_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        require_range("clip_range", self.clip_range, 0.0)
+
+
+class _ForwardWriter(KVWriter):
+    """Hands every value SB3 logs to one ``log(metrics, step)`` function."""
+
+    def __init__(self, log: Callable[[dict[str, float], int], None]) -> None:
+        self.log = log
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
+        self.log({k: float(v) for k, v in key_values.items() if isinstance(v, (int, float, np.number))}, step)
+
+
+class _RolloutHook(BaseCallback):
+    def __init__(self, on_rollout: Callable[[int], None]) -> None:
+        super().__init__()
+        self.on_rollout = on_rollout
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.on_rollout(self.num_timesteps)
+
+
+class PPOLearner:
+    """stable-baselines3 PPO on a vector env from ``envs.make_vector_env``.
+
+    Args:
+        env: the vector env (same-step autoreset); image observations get SB3's Nature CNN.
+        seed: seeds torch, numpy and the env's first reset.
+        device: ``cpu``, ``cuda`` or ``auto``.
+        log: receives SB3's training statistics as ``log(metrics, num_timesteps)``.
+    """
+
+    def __init__(
+        self, config: PPOConfig, env: gym.vector.VectorEnv, seed: int = 0, device: str = "cpu",
+        log: Callable[[dict[str, float], int], None] | None = None,
+    ) -> None:
+        rollout = config.n_steps * env.num_envs
+        if rollout % config.batch_size:
+            raise ValueError(f"batch_size={config.batch_size} must divide the rollout n_steps x num_envs = {rollout}")
+        self.config = config
+        self.vec_env = SB3VecEnv(env)
+        policy = "CnnPolicy" if is_image_space(env.single_observation_space) else "MlpPolicy"
+        self.model = PPO(policy, self.vec_env, seed=seed, device=device, verbose=0, **vars(config))
+        self.model.set_logger(Logger(None, [_ForwardWriter(log)] if log else []))
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.model.num_timesteps
+
+    @property
+    def rollout_steps(self) -> int:
+        return self.config.n_steps * self.vec_env.num_envs
+
+    def learn(self, steps: int, on_rollout: Callable[[int], None] | None = None) -> None:
+        if steps % self.rollout_steps:
+            raise ValueError(f"steps={steps} is not a whole number of rollouts of {self.rollout_steps} agent steps")
+        callback = _RolloutHook(on_rollout) if on_rollout else None
+        self.model.learn(steps, callback=callback, reset_num_timesteps=False, progress_bar=False)
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        return np.asarray(actions)
+
+    def save(self, path: str | Path) -> None:
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "policy": self.model.policy.state_dict(),
+            "optimizer": self.model.policy.optimizer.state_dict(),
+            "num_timesteps": self.model.num_timesteps,
+        }
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def load(self, path: str | Path) -> None:
+        state = load_checkpoint(path)
+        self.model.policy.load_state_dict(state["policy"])
+        self.model.policy.optimizer.load_state_dict(state["optimizer"])
+        self.model.num_timesteps = int(state["num_timesteps"])
+        self.model._last_obs = None  # the next learn() starts from a fresh env reset
+
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.model.logger.name_to_value)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a PPO checkpoint with ``weights_only=True`` (no pickled code runs); clear error if corrupt."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for truncated/foreign files
+        raise ValueError(f"{path} is not a readable PPO checkpoint (corrupt, truncated or foreign): {e}") from e
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a PPO checkpoint of format {CHECKPOINT_FORMAT!r}")
+    return state

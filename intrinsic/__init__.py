@@ -1,0 +1,1 @@
+"""Intrinsic rewards (arrow-of-time potential) and their adapters. Nothing here yet."""

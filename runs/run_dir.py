@@ -1,0 +1,105 @@
+"""A run directory: resolved config, manifest, metrics, atomic checkpoints, results.
+
+The same command on the same directory resumes it; a finished run is never overwritten.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envs.files import atomic_write_text
+from runs.manifest import machine_manifest
+
+DEFAULT_ROOT = Path("runs-out")
+
+
+class RunError(ValueError):
+    """A run directory cannot be used as asked (finished, different config, not a run)."""
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def default_run_path(config: dict[str, Any], name: str) -> Path:
+    """``runs-out/<name>-<hash>``: the same resolved config maps to the same directory, so it resumes."""
+    return DEFAULT_ROOT / f"{name}-{config_hash(config)}"
+
+
+class RunDir:
+    """Open ``path`` for ``config``: create it, or resume it if it holds an unfinished run of the same config.
+
+    Raises:
+        RunError: the directory holds a finished run, a run of another config, or other files.
+    """
+
+    def __init__(self, path: str | Path, config: dict[str, Any], seeds: dict[str, int]) -> None:
+        self.path = Path(path)
+        self.config = config
+        saved = self.path / "config.yaml"
+        if self.results_path.exists():
+            raise RunError(f"{self.path} holds a finished run (results.json); pass --out with a new directory "
+                           "or move the old one away")
+        if saved.exists():
+            self._require_same_config(yaml.safe_load(saved.read_text()))
+            self.resumed = True
+        elif self.path.exists() and any(self.path.iterdir()):
+            raise RunError(f"{self.path} exists and is not a run directory (no config.yaml); choose another --out")
+        else:
+            self.resumed = False
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(saved, yaml.safe_dump(config, sort_keys=False))
+        self._record_start(seeds)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / "results.json"
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoints / f"step_{step:09d}.pt"
+
+    def latest_checkpoint(self) -> Path | None:
+        found = sorted(p for p in self.checkpoints.glob("step_*.pt") if re.fullmatch(r"step_\d{9}\.pt", p.name))
+        return found[-1] if found else None
+
+    def prune_checkpoints(self, keep: int = 2) -> None:
+        """Delete all but the newest ``keep`` checkpoints."""
+        for old in sorted(self.checkpoints.glob("step_*.pt"))[:-keep]:
+            old.unlink()
+
+    def finish(self, results: dict[str, Any]) -> Path:
+        """Write ``results.json``, which marks the run finished."""
+        return atomic_write_text(self.results_path, json.dumps(results, indent=2))
+
+    def _require_same_config(self, saved: dict[str, Any]) -> None:
+        if saved != self.config:
+            diffs = sorted(_differences(saved, self.config))
+            raise RunError(f"{self.path} holds a run with a different config (differs at {diffs}); "
+                           "pass --out with a new directory to start another run")
+
+    def _record_start(self, seeds: dict[str, int]) -> None:
+        manifest_path = self.path / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {
+            "config_hash": config_hash(self.config), "seeds": seeds, "starts": []}
+        manifest.update(machine_manifest())
+        manifest["starts"].append({"time": manifest.pop("time"), "resumed_from": _name(self.latest_checkpoint())})
+        atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
+
+
+def _name(path: Path | None) -> str | None:
+    return path.name if path else None
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in set(a) | set(b) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
