@@ -19,8 +19,8 @@ class SB3VecEnv(VecEnv):
     """
 
     def __init__(self, env: gym.vector.VectorEnv) -> None:
+        self.env = env  # before super().__init__, which reads render_mode through get_attr
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
-        self.env = env
         self.steps_taken = 0
         self._actions: np.ndarray | None = None
         self._seed: int | None = None
@@ -63,7 +63,7 @@ class SB3VecEnv(VecEnv):
         self.env.close()
 
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
-        return [getattr(self.env, attr_name)] * len(self._indices(indices))
+        return [getattr(self.env, attr_name, None)] * len(self._indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
         setattr(self.env, attr_name, value)

@@ -56,6 +56,11 @@ class ExperienceStore:
         """Rows reached by an action: real agent steps recorded."""
         return int((self.step[: self.size] > 0).sum())
 
+    @property
+    def last_rows(self) -> np.ndarray:
+        """(num_streams,) row each stream wrote last: ``observations(last_rows)`` is the current obs."""
+        return self._last_row.copy()
+
     def begin(self, obs: np.ndarray) -> None:
         """Start one episode per stream from its reset observation; ``obs`` is (num_streams, *obs_shape)."""
         for stream, o in enumerate(obs):
@@ -115,7 +120,7 @@ class ExperienceStore:
     def pairs(self, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """``batch`` random transitions (obs, action, reward, next_obs, flags), never across episodes."""
         candidates = np.flatnonzero(self.step[: self.size] > 0)
-        self._require_data(len(candidates), "one transition")
+        self._require_data(len(candidates), "transitions")
         rows = rng.choice(candidates, batch)
         return {
             "obs": self.observations(self.prev[rows]), "next_obs": self.observations(rows),
@@ -130,7 +135,7 @@ class ExperienceStore:
         """
         length = k_context + t_target
         candidates = np.flatnonzero(self.step[: self.size] >= length - 1)
-        self._require_data(len(candidates), f"an episode of {length} frames")
+        self._require_data(len(candidates), f"episodes of {length}+ frames")
         rows = np.empty((batch, length), np.int64)
         rows[:, -1] = rng.choice(candidates, batch)
         for j in range(length - 2, -1, -1):
@@ -191,4 +196,4 @@ class ExperienceStore:
 
     def _require_data(self, available: int, what: str) -> None:
         if available == 0:
-            raise ValueError(f"the experience store holds no {what} yet ({self.size} rows)")
+            raise ValueError(f"the experience store has no {what} to sample yet ({self.size} rows)")

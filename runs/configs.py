@@ -110,11 +110,21 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
             raise ValueError(f"{path}={value!r} must be a list")
         (item,) = typing.get_args(hint)[:1] or (Any,)
         return origin(_coerce(item, v, f"{path}[{i}]") for i, v in enumerate(value))
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+    if hint is float:
+        return _to_float(value, path)
     if hint in (int, bool, str) and not (isinstance(value, hint) and (hint is bool or not isinstance(value, bool))):
         raise ValueError(f"{path}={value!r} must be of type {hint.__name__}")
     return value
+
+
+def _to_float(value: Any, path: str) -> float:
+    # PyYAML reads "1e-4" (no dot) as a string, so numeric strings are accepted for float fields.
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}={value!r} must be a number") from None
 
 
 def _check_path(cls: type, key: str) -> None:

@@ -1,0 +1,78 @@
+"""A real tiny PPO run through `workbench train`: run directory, resume after a kill, no silent overwrite."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agents import load_checkpoint
+from runs.cli import main
+from runs.metrics import read_metrics
+
+TINY = ["train", "--preset", "tiny", "--no-progress"]
+
+
+def test_tiny_run_writes_a_complete_run_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out), "--seed", "3"]) == 0
+    assert f"run directory: {out}" in capsys.readouterr().out
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["seed"] == 3 and config["env"]["game"] == "Pong" and config["total_steps"] == 256
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == {"seed": 3} and manifest["versions"]["torch"].startswith("2.")
+    assert manifest["versions"]["ale-py"] and "commit" in manifest["git"] and manifest["machine"]["cpus"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["agent_steps"] == 256 and results["policy"] == "final"
+    assert len(results["final_eval"]["scores"]) == 2 and -21 <= results["final_eval"]["score_mean"] <= 21
+    metrics = read_metrics(out)
+    assert [m["step"] for m in metrics if "eval/score_mean" in m] == [128, 256]
+    assert any("train/value_loss" in m for m in metrics)
+    assert list((out / "tb").iterdir())
+    state = load_checkpoint(out / results["checkpoint"])
+    assert state["num_timesteps"] == 256 and any(k.startswith("features_extractor") for k in state["policy"])
+
+
+def test_finished_run_is_never_overwritten_and_other_configs_are_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out)]) == 0
+    before = (out / "results.json").read_text()
+    assert main([*TINY, "--out", str(out)]) == 2
+    assert "holds a finished run" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == before
+
+    (out / "results.json").unlink()
+    assert main([*TINY, "--out", str(out), "ppo.gamma=0.9"]) == 2
+    assert "different config (differs at ['ppo.gamma'])" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "runs.cli", *TINY, "--out", str(out), "total_steps=384"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=Path(__file__).parent.parent)
+    first = out / "checkpoints" / "step_000000128.pt"
+    deadline = time.time() + 120
+    while not first.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert first.exists() and not (out / "results.json").exists()
+
+    assert main([*TINY, "--out", str(out), "total_steps=384"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    resumed_from = manifest["starts"][-1]["resumed_from"]
+    assert len(manifest["starts"]) == 2 and resumed_from and resumed_from.startswith("step_")
+    assert json.loads((out / "results.json").read_text())["agent_steps"] == 384
+    assert not [p for p in (out / "checkpoints").iterdir() if p.suffix == ".tmp"]
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "step_000000128.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable PPO checkpoint"):
+        load_checkpoint(bad)
