@@ -1,11 +1,24 @@
 """The face of the workbench: configs, run directories, CLI, evaluation.
 
-Public API::
+Public API (imported lazily, so ``workbench --help`` does not load torch)::
 
-    from runs import TrainConfig, train, RunDir, build_config
+    from runs import TrainConfig, train, RunDir, RunError, build_config
 """
-from runs.configs import build as build_config
-from runs.run_dir import RunDir, RunError
-from runs.train import TrainConfig, train
+from importlib import import_module
+from typing import Any
 
-__all__ = ["RunDir", "RunError", "TrainConfig", "build_config", "train"]
+_EXPORTS = {
+    "RunDir": "runs.run_dir",
+    "RunError": "runs.run_dir",
+    "TrainConfig": "runs.train",
+    "train": "runs.train",
+    "build_config": "runs.configs",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'runs' has no attribute {name!r}")
+    module = import_module(_EXPORTS[name])
+    return getattr(module, "build" if name == "build_config" else name)

@@ -76,3 +76,16 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable PPO checkpoint"):
         load_checkpoint(bad)
+
+
+def test_same_seed_gives_the_same_run(tmp_path):
+    import torch
+
+    runs = []
+    for name in ("a", "b"):
+        assert main([*TINY, "--out", str(tmp_path / name), "--seed", "5"]) == 0
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        runs.append((results["final_eval"]["scores"], load_checkpoint(tmp_path / name / results["checkpoint"])))
+    (scores_a, state_a), (scores_b, state_b) = runs
+    assert scores_a == scores_b
+    assert all(torch.equal(state_a["policy"][k], state_b["policy"][k]) for k in state_a["policy"])
