@@ -62,17 +62,12 @@ def gymnasium_wrappers(game: str, n: int):
 def measure(make: Callable[[], object], steps: int, n: int, sb3_api: bool = False) -> float:
     env = make()
     actions = np.random.default_rng(0).integers(0, 4, size=(steps // n + 100, n))
-    if sb3_api:
-        env.reset()
-        step = lambda a: env.step(a)  # noqa: E731
-    else:
-        env.reset(seed=0)
-        step = lambda a: env.step(a)  # noqa: E731
+    env.reset() if sb3_api else env.reset(seed=0)  # SB3 VecEnvs seed at construction
     for a in actions[:100]:  # warm-up
-        step(a)
+        env.step(a)
     start = time.perf_counter()
     for a in actions[100:]:
-        step(a)
+        env.step(a)
     elapsed = time.perf_counter() - start
     env.close()
     return (len(actions) - 100) * n / elapsed
