@@ -14,6 +14,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.preprocessing import is_image_space
 
+from agents.policies import StackedFramesCNN, is_rgb_stack
 from agents.sb3_vec_env import SB3VecEnv
 from envs.files import atomic_write
 from envs.validate import require_range
@@ -75,7 +76,8 @@ class PPOLearner:
     """stable-baselines3 PPO on a vector env from ``envs.make_vector_env``.
 
     Args:
-        env: the vector env (same-step autoreset); image observations get SB3's Nature CNN.
+        env: the vector env (same-step autoreset); (S, 84, 84) stacks get SB3's Nature CNN,
+            (S, H, W, 3) RGB stacks get SimPLe's small CNN (:class:`StackedFramesCNN`).
         seed: seeds torch, numpy and the env's first reset.
         device: ``cpu``, ``cuda`` or ``auto``.
         log: receives SB3's training statistics as ``log(metrics, num_timesteps)``.
@@ -90,8 +92,12 @@ class PPOLearner:
             raise ValueError(f"batch_size={config.batch_size} must divide the rollout n_steps x num_envs = {rollout}")
         self.config = config
         self.vec_env = SB3VecEnv(env)
-        policy = "CnnPolicy" if is_image_space(env.single_observation_space) else "MlpPolicy"
-        self.model = PPO(policy, self.vec_env, seed=seed, device=device, verbose=0, **vars(config))
+        space = env.single_observation_space
+        policy, policy_kwargs = ("CnnPolicy", {}) if is_image_space(space) else ("MlpPolicy", {})
+        if is_rgb_stack(space):
+            policy, policy_kwargs = "CnnPolicy", {"features_extractor_class": StackedFramesCNN}
+        self.model = PPO(policy, self.vec_env, seed=seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
+                         **vars(config))
         self.model.set_logger(Logger(None, [_ForwardWriter(log)] if log else []))
 
     @property

@@ -9,6 +9,7 @@ from envs.config import OBS_FORMATS, PROTOCOL_VERSION, AtariConfig
 from envs.factory import check_env_id, is_atari, make_env, make_vector_env
 from envs.games import Game, atari100k_games, find_game
 from envs.store import ExperienceStore
+from envs.toy_worlds import MovingSquareEnv
 from envs.vector import NativeAtariVectorEnv
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "AtariEnv",
     "ExperienceStore",
     "Game",
+    "MovingSquareEnv",
     "NativeAtariVectorEnv",
     "atari100k_games",
     "check_env_id",

@@ -117,9 +117,12 @@ class ExperienceStore:
             cursor = np.where(valid, self.prev[np.maximum(cursor, 0)], -1)
         return out
 
-    def pairs(self, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """``batch`` random transitions (obs, action, reward, next_obs, flags), never across episodes."""
-        candidates = np.flatnonzero(self.step[: self.size] > 0)
+    def pairs(self, batch: int, rng: np.random.Generator, where: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """``batch`` random transitions (obs, action, reward, next_obs, flags), never across episodes.
+
+        ``where``: optional bool mask over rows ``[:size]``; only transitions arriving at those rows are drawn.
+        """
+        candidates = self._candidates(self.step[: self.size] > 0, where)
         self._require_data(len(candidates), "transitions")
         rows = rng.choice(candidates, batch)
         return {
@@ -127,14 +130,18 @@ class ExperienceStore:
             **self._arrivals(rows),
         }
 
-    def sequences(self, k_context: int, t_target: int, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def sequences(
+        self, k_context: int, t_target: int, batch: int, rng: np.random.Generator, where: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
         """``batch`` runs of ``k_context + t_target`` consecutive frames of one episode.
+
+        ``where``: optional bool mask over rows ``[:size]``; only runs ending at those rows are drawn.
 
         Returns ``frames`` (B, K+T, *frame_shape) and, for the K+T-1 transitions between them,
         ``action``, ``reward``, ``raw_reward``, ``terminated``, ``truncated``, ``life_lost`` (B, K+T-1).
         """
         length = k_context + t_target
-        candidates = np.flatnonzero(self.step[: self.size] >= length - 1)
+        candidates = self._candidates(self.step[: self.size] >= length - 1, where)
         self._require_data(len(candidates), f"episodes of {length}+ frames")
         rows = np.empty((batch, length), np.int64)
         rows[:, -1] = rng.choice(candidates, batch)
@@ -193,6 +200,11 @@ class ExperienceStore:
 
     def _arrivals(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: getattr(self, name)[rows] for name in ("action", "reward", "raw_reward", "terminated", "truncated", "life_lost")}
+
+    def _candidates(self, long_enough: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+        if where is not None:
+            long_enough = long_enough & where[: self.size]
+        return np.flatnonzero(long_enough)
 
     def _require_data(self, available: int, what: str) -> None:
         if available == 0:

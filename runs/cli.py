@@ -17,9 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Presets apply in order, then flags, then key.sub=value overrides.",
     )
     train_cmd.add_argument("overrides", nargs="*", metavar="key.sub=value", help="e.g. ppo.learning_rate=1e-4")
-    train_cmd.add_argument("--agent", help="agent to train (ppo)")
+    train_cmd.add_argument("--agent", help="agent to train: ppo (model-free baseline) or simple (SimPLe)")
     train_cmd.add_argument("--game", help="Atari game (Pong, ms_pacman, ALE/Pong-v5) or a Gymnasium id")
-    train_cmd.add_argument("--preset", action="append", default=[], help="preset name or YAML path (repeatable)")
+    train_cmd.add_argument("--preset", action="append", default=[],
+                           help="preset name or YAML path, repeatable; with --agent simple, quick means simple-quick")
     train_cmd.add_argument("--seed", type=int)
     train_cmd.add_argument("--steps", type=int, help="budget in agent steps (total_steps)")
     train_cmd.add_argument("--device", help="cpu, cuda, cuda:1, auto")
@@ -54,16 +55,34 @@ def _envs(args: argparse.Namespace) -> int:
     return 0
 
 
+# agent -> (module, config class, train function, default preset)
+AGENTS = {
+    "ppo": ("runs.train", "TrainConfig", "train", "atari100k"),
+    "simple": ("runs.train_simple", "SimPLeTrainConfig", "train_simple", "paper"),
+}
+
+
 def _train(args: argparse.Namespace) -> int:
+    from importlib import import_module
+
     import yaml
 
-    from runs.configs import build, to_dict
+    from runs.configs import build, load_preset, resolve_preset, to_dict
     from runs.run_dir import RunDir, default_run_path
-    from runs.train import TrainConfig, train
 
-    flags = {"agent": args.agent, "seed": args.seed, "total_steps": args.steps, "device": args.device,
+    agent = args.agent or _agent_of_presets(args.preset, load_preset) or "ppo"
+    if agent not in AGENTS:
+        raise ValueError(f"--agent {agent!r} is not known; choose one of {sorted(AGENTS)}")
+    module_name, config_name, train_name, default_preset = AGENTS[agent]
+    module = import_module(module_name)
+    presets = [resolve_preset(name, agent) for name in args.preset or [default_preset]]
+    flags = {"agent": agent, "seed": args.seed, "device": args.device,
              "env": {"game": args.game} if args.game else None}
-    config = build(TrainConfig, args.preset or ["atari100k"], args.overrides,
+    if args.steps is not None:
+        if agent != "ppo":
+            raise ValueError(f"--steps sets the PPO budget; the {agent} agent's real steps come from its preset")
+        flags["total_steps"] = args.steps
+    config = build(getattr(module, config_name), presets, args.overrides,
                    {k: v for k, v in flags.items() if v is not None})
     data = to_dict(config)
     if args.print_config:
@@ -71,12 +90,23 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     run = RunDir(args.out or default_run_path(data, config.run_name), data, seeds={"seed": config.seed})
     print(f"run directory: {run.path}" + (" (resuming)" if run.resumed else ""), flush=True)
-    results = train(config, run, progress=not args.no_progress)
+    results = getattr(module, train_name)(config, run, progress=not args.no_progress)
     final = results["final_eval"]
-    print(f"done: {results['agent_steps']} agent steps; final eval {final['score_mean']:.1f} "
+    print(f"done: {results['agent_steps']} real agent steps; final eval {final['score_mean']:.1f} "
           f"over {final['episodes']} games" + (f" (HNS {final['hns']:.3f})" if "hns" in final else ""))
     print(f"run directory: {run.path}")
     return 0
+
+
+def _agent_of_presets(presets: list[str], load_preset) -> str | None:
+    for name in reversed(presets):
+        try:
+            agent = load_preset(name).get("agent")
+        except ValueError:
+            continue  # e.g. "quick": only meaningful with --agent
+        if agent:
+            return agent
+    return None
 
 
 if __name__ == "__main__":

@@ -82,6 +82,11 @@ def load_preset(name: str) -> dict[str, Any]:
     return merge(base, data)
 
 
+def resolve_preset(name: str, agent: str) -> str:
+    """``quick`` for agent ``simple`` means preset ``simple-quick`` when that exists, else ``quick``."""
+    return f"{agent}-{name}" if f"{agent}-{name}" in preset_names() else name
+
+
 def build(cls: type[T], presets: list[str], overrides: list[str], extra: dict[str, Any] | None = None) -> T:
     """Presets in order, then ``extra`` (CLI flags), then dotted overrides, validated into ``cls``."""
     data: dict[str, Any] = {}

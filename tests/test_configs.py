@@ -6,14 +6,14 @@ from runs.cli import main
 
 
 def test_presets_compose_and_overrides_win():
-    config = build_config(TrainConfig, ["demo"], ["ppo.learning_rate=1e-4", "env.sticky_actions=0.25"])
+    config = build_config(TrainConfig, ["ppo-demo"], ["ppo.learning_rate=1e-4", "env.sticky_actions=0.25"])
     assert config.env.game == "Breakout" and config.total_steps == 20_000  # demo over atari100k
     assert config.env.frame_skip == 4 and config.env.max_episode_frames == 108_000  # from atari100k
     assert config.ppo.learning_rate == 1e-4 and config.env.sticky_actions == 0.25
 
 
 def test_default_budget_is_exactly_100k_agent_steps():
-    config = build_config(TrainConfig, ["atari100k"], [])
+    config = build_config(TrainConfig, ["ppo-atari100k"], [])
     assert config.total_steps == 100_000
     assert config.total_steps % (config.ppo.n_steps * config.num_envs) == 0
 
@@ -28,16 +28,16 @@ def test_default_budget_is_exactly_100k_agent_steps():
 ])
 def test_bad_overrides_name_the_key_value_and_what_is_allowed(override, message):
     with pytest.raises(ValueError, match=message):
-        build_config(TrainConfig, ["atari100k"], [override])
+        build_config(TrainConfig, ["ppo-atari100k"], [override])
 
 
 def test_unknown_preset_lists_presets():
-    with pytest.raises(ValueError, match=r"unknown preset 'nope'; available: \[.*'tiny'"):
+    with pytest.raises(ValueError, match=r"unknown preset 'nope'; available: \[.*'ppo-tiny'"):
         build_config(TrainConfig, ["nope"], [])
 
 
 def test_cli_reports_bad_input_in_one_line_with_exit_code_2(capsys, tmp_path):
-    assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "r"), "ppo.gama=0.9"]) == 2
+    assert main(["train", "--preset", "ppo-tiny", "--out", str(tmp_path / "r"), "ppo.gama=0.9"]) == 2
     err = capsys.readouterr().err
     assert "unknown config key 'ppo.gama'" in err and "gamma" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()  # nothing is created for a bad command
@@ -51,6 +51,6 @@ def test_envs_command_lists_26_games_and_the_protocol(capsys):
 
 
 def test_float_fields_take_scientific_notation_and_reject_words():
-    assert build_config(TrainConfig, ["tiny"], ["ppo.learning_rate=3e-4"]).ppo.learning_rate == 3e-4
+    assert build_config(TrainConfig, ["ppo-tiny"], ["ppo.learning_rate=3e-4"]).ppo.learning_rate == 3e-4
     with pytest.raises(ValueError, match=r"ppo.gamma='high' must be a number"):
-        build_config(TrainConfig, ["tiny"], ["ppo.gamma=high"])
+        build_config(TrainConfig, ["ppo-tiny"], ["ppo.gamma=high"])

@@ -14,7 +14,7 @@ from agents import load_checkpoint
 from runs.cli import main
 from runs.metrics import read_metrics
 
-TINY = ["train", "--preset", "tiny", "--no-progress"]
+TINY = ["train", "--preset", "ppo-tiny", "--no-progress"]
 
 
 def test_tiny_run_writes_a_complete_run_directory(tmp_path, capsys):

@@ -1,1 +1,22 @@
-"""World models (SimPLe video model, C-SWM) and the simulated vector env. Nothing here yet."""
+"""World models and the simulated env they give for free.
+
+Public API::
+
+    from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv, store_starts, train_world_model
+"""
+from world_models.protocols import StepOut, WorldModel
+from world_models.simple import SimPLeModelConfig, SimPLeWorldModel
+from world_models.simulated_env import SimulatedEnv, SimulatedVectorEnv, store_starts
+from world_models.training import sequence_batch, train_world_model
+
+__all__ = [
+    "SimPLeModelConfig",
+    "SimPLeWorldModel",
+    "SimulatedEnv",
+    "SimulatedVectorEnv",
+    "StepOut",
+    "WorldModel",
+    "sequence_batch",
+    "store_starts",
+    "train_world_model",
+]

@@ -1,0 +1,77 @@
+"""``workbench train --agent simple``: the SimPLe agent in a run directory."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents.simple import SimPLeAgent, SimPLeConfig
+from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
+from envs.validate import require_range
+from runs.evaluation import play_episodes, score_summary
+from runs.metrics import MetricsLog
+from runs.run_dir import RunDir
+
+
+def _simple_env() -> AtariConfig:
+    return AtariConfig(obs="rgb105x80")
+
+
+@dataclass(frozen=True)
+class SimPLeTrainConfig:
+    """A SimPLe run: the loop (``simple``), the real env (105x80 RGB frames by default) and the final evaluation."""
+
+    agent: Literal["simple"] = "simple"
+    env: AtariConfig = field(default_factory=_simple_env)
+    simple: SimPLeConfig = field(default_factory=SimPLeConfig)
+    seed: int = 0
+    device: str = "cpu"
+    eval_episodes: int = 8
+    eval_max_episode_frames: int = 108_000
+
+    def __post_init__(self) -> None:
+        check_env_id(self.env.game)
+        require_range("eval_episodes", self.eval_episodes, 1)
+        if self.env.mode != "train":
+            raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"
+
+
+def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the SimPLe loop, then evaluate the final policy on full games."""
+    from tqdm import tqdm
+
+    started = time.time()
+    metrics = MetricsLog(run.path)
+    phases = config.simple.phases()
+    bar = tqdm(total=len(phases), unit="phase", disable=not progress, desc=f"simple {config.env.game}",
+               dynamic_ncols=True)
+
+    def phase_done(phase: str, seconds: float) -> None:
+        bar.update(1)
+        bar.write(f"{phase} done in {seconds:.1f}s; real steps {agent.progress['real_steps']}")
+
+    agent = SimPLeAgent(config.simple, config.env, run.path, seed=config.seed, device=config.device,
+                        log=metrics.log, progress=progress, on_phase=phase_done)
+    bar.update(len(agent.progress["done"]))
+    record = agent.run()
+    bar.close()
+    eval_env = dataclasses.replace(config.env, max_episode_frames=config.eval_max_episode_frames)
+    scores = play_episodes(agent.policy.act, config.env.game, eval_env, config.eval_episodes,
+                           seed=config.seed + 10**6, num_envs=min(8, config.eval_episodes))
+    final = {**score_summary(scores, config.env.game), "scores": scores}
+    metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
+    metrics.close()
+    results = {
+        "agent": "simple", "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
+        "policy": "final", "agent_steps": record["real_steps"], "simulated_steps": agent.policy.num_timesteps,
+        "checkpoint": "checkpoints/policy.pt", "final_eval": final, "phase_seconds": record["seconds"],
+        "model_quality": record.get("model_quality", []), "wall_time_s_last_session": round(time.time() - started, 1),
+    }
+    run.finish(results)
+    return json.loads(json.dumps(results))

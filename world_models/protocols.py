@@ -1,0 +1,42 @@
+"""The small protocol every world model meets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass
+class StepOut:
+    """One batched imagined step.
+
+    Attributes:
+        frame: (B, H, W, C) uint8, the predicted next frame.
+        reward: (B,) float32 in {-1, 0, 1} (clipped reward, as the real env gives in train mode).
+        state: what the next ``step`` needs (for SimPLe: the last ``context_frames`` frames).
+    """
+
+    frame: torch.Tensor
+    reward: torch.Tensor
+    state: Any
+
+
+class WorldModel(Protocol):
+    """A learned environment: trained with ``loss`` on real sequences, stepped in imagination with ``step``."""
+
+    device: torch.device
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Scalar ``loss`` to minimise plus named parts to log; ``batch`` as ``ExperienceStore.sequences`` gives it."""
+
+    def initial_state(self, context: torch.Tensor) -> Any:
+        """State from real context frames (B, K, H, W, C) uint8."""
+
+    def step(self, state: Any, action: torch.Tensor) -> StepOut:
+        """Imagine one step for a batch of states and actions (B,) int64."""
+
+    def save(self, path: str | Path) -> None: ...
+
+    def load(self, path: str | Path) -> None: ...

@@ -1,0 +1,72 @@
+"""Sizes and training settings of the SimPLe video model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envs.validate import require_range
+
+
+@dataclass(frozen=True)
+class SimPLeModelConfig:
+    """The stochastic discrete video model of Kaiser et al. (2020); defaults are the paper's size (86M
+    parameters for 6 actions). Smaller sizes live in the presets (``runs/presets/simple-*.yaml``).
+
+    Attributes:
+        frame_height, frame_width, channels: one frame (105x80x3 in the paper).
+        context_frames: real frames the model conditions on, stacked on channels.
+        hidden: channels after the input embedding; down-sampling doubles them ``filter_double_steps`` times.
+        compress_steps: stride-2 down-sampling steps (and as many up-sampling steps, with U-Net skips).
+        middle_layers: 3x3 conv layers at the bottleneck, residual after the first.
+        dropout, residual_dropout: before each down/up step, and in the middle layers.
+        stochastic: discrete latent bits on (False gives the deterministic model, no latent).
+        latent_bits, bits_per_step, prior_lstm_size: the latent and its LSTM prior (one softmax per group).
+        bit_noise: probability of flipping each posterior bit during training.
+        prior_mix_probability: in training, chance that each bit is replaced by one the prior draws.
+        latent_keep_probability: in training, chance that an example gets the latent at all.
+        loss_cutoff: per-pixel loss is ``relu(xent - loss_cutoff)``.
+        target_frames: predicted frames per training sequence (fed back by scheduled sampling).
+        scheduled_sampling_steps: training steps over which feeding back predictions ramps to 100%.
+        batch_size, learning_rate, warmup_steps, grad_clip: Adam training of the model.
+    """
+
+    frame_height: int = 105
+    frame_width: int = 80
+    channels: int = 3
+    context_frames: int = 4
+    hidden: int = 96
+    compress_steps: int = 6
+    filter_double_steps: int = 3
+    middle_layers: int = 2
+    dropout: float = 0.15
+    residual_dropout: float = 0.5
+    stochastic: bool = True
+    latent_bits: int = 128
+    bits_per_step: int = 8
+    prior_lstm_size: int = 128
+    bit_noise: float = 0.1
+    prior_mix_probability: float = 0.5
+    latent_keep_probability: float = 0.8
+    loss_cutoff: float = 0.03
+    target_frames: int = 6
+    scheduled_sampling_steps: int = 40_000
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_steps: int = 2000
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("frame_height", "frame_width", "channels", "context_frames", "compress_steps",
+                     "latent_bits", "bits_per_step", "target_frames", "batch_size"):
+            require_range(name, getattr(self, name), 1)
+        require_range("filter_double_steps", self.filter_double_steps, 0, self.compress_steps)
+        require_range("dropout", self.dropout, 0.0, 1.0)
+        require_range("bit_noise", self.bit_noise, 0.0, 0.5)
+        if self.hidden % 2:
+            raise ValueError(f"hidden={self.hidden} must be even (the bipolar ELU splits channels in two)")
+        if self.latent_bits % self.bits_per_step:
+            raise ValueError(f"bits_per_step={self.bits_per_step} must divide latent_bits={self.latent_bits}")
+
+    def channels_after(self, step: int) -> int:
+        """Channels after down-sampling step ``step`` (0-based)."""
+        return self.hidden * 2 ** min(step + 1, self.filter_double_steps)
+

@@ -1,0 +1,45 @@
+"""Building blocks of the SimPLe network."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def belu(x: torch.Tensor) -> torch.Tensor:
+    """Bipolar ELU: ELU on the first half of the channels, mirrored ELU on the second."""
+    positive, negative = x.chunk(2, dim=1)
+    return torch.cat([F.elu(positive), -F.elu(-negative)], dim=1)
+
+
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channels of each pixel of a (B, C, H, W) map."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class Modulation(nn.Module):
+    """``x * sigmoid(W_m v) + W_a v``: conditions a (B, C, H, W) map on a vector (action embedding or bits)."""
+
+    def __init__(self, vector_size: int, channels: int) -> None:
+        super().__init__()
+        self.multiply = nn.Linear(vector_size, channels)
+        self.add = nn.Linear(vector_size, channels)
+
+    def forward(self, x: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.multiply(vector))[:, :, None, None] + self.add(vector)[:, :, None, None]
+
+
+def pad_even(x: torch.Tensor) -> torch.Tensor:
+    """Zero-pad height and width to even sizes, so a stride-2 step halves them exactly."""
+    return F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))
+
+
+def standardize(frames: torch.Tensor) -> torch.Tensor:
+    """Per image and channel: zero mean, unit variance (std floored at 1/sqrt(pixels)). frames: (B, C, H, W)."""
+    frames = frames.float()
+    mean = frames.mean(dim=(-2, -1), keepdim=True)
+    std = frames.std(dim=(-2, -1), keepdim=True, correction=0)
+    floor = (frames.shape[-1] * frames.shape[-2]) ** -0.5
+    return (frames - mean) / std.clamp_min(floor)

@@ -1,0 +1,113 @@
+"""SimPLe's world model behind the WorldModel protocol: ``loss`` on real sequences, batched ``step``."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from envs.files import atomic_write
+from world_models.protocols import StepOut
+from world_models.simple.config import SimPLeModelConfig
+from world_models.simple.network import SimPLeNetwork
+
+CHECKPOINT_FORMAT = "rl-workbench/simple-model-v1"
+
+
+class SimPLeWorldModel(nn.Module):
+    """Stochastic (or deterministic) action-conditioned video model of Kaiser et al. (2020).
+
+    Frames are uint8 (H, W, C); the state of an imagined rollout is its last ``context_frames`` frames.
+    """
+
+    def __init__(self, config: SimPLeModelConfig, num_actions: int, device: str | torch.device = "cpu") -> None:
+        super().__init__()
+        self.config, self.num_actions = config, num_actions
+        self.network = SimPLeNetwork(config, num_actions)
+        self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
+        self.device = torch.device(device)
+        self.to(self.device)
+
+    def sampling_probability(self) -> float:
+        """Chance of feeding back the model's own prediction: ramps from ~0 to 1 over ``scheduled_sampling_steps``."""
+        n, step = self.config.scheduled_sampling_steps, int(self.train_steps)
+        quarter = max(n // 4, 1)
+        return 0.01 ** (max(quarter - step, 0) / quarter) * (0.01 + 0.99 * min(step / n, 1.0))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Clipped per-pixel softmax loss + reward loss + latent prior loss over ``target_frames`` predicted frames.
+
+        batch: ``frames`` (B, K+T, H, W, C) uint8, ``action`` (B, K+T-1) int, ``reward`` (B, K+T-1) in {-1, 0, 1}.
+        Predicted frames replace real ones as inputs with probability :meth:`sampling_probability`.
+        """
+        k, cutoff = self.config.context_frames, self.config.loss_cutoff
+        frames, actions = batch["frames"].to(self.device), batch["action"].to(self.device).long()
+        reward_class = batch["reward"].to(self.device).round().long().clamp(-1, 1) + 1
+        window, feed_back = frames[:, :k], self.sampling_probability()
+        parts: dict[str, list[torch.Tensor]] = {"frame": [], "reward": [], "prior": [], "accuracy": []}
+        for t in range(frames.shape[1] - k):
+            target = frames[:, k + t]
+            out = self.network(window, actions[:, k - 1 + t], target)
+            logits = out.frame_logits
+            xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
+            parts["frame"].append(F.relu(xent - cutoff).mean())
+            parts["reward"].append(F.cross_entropy(out.reward_logits, reward_class[:, k - 1 + t]))
+            parts["prior"].append(out.prior_loss)
+            predicted = logits.detach().argmax(-1).to(torch.uint8)
+            parts["accuracy"].append((predicted == target).float().mean())
+            use_prediction = torch.rand(target.shape[0], device=self.device) < feed_back
+            next_frame = torch.where(use_prediction[:, None, None, None], predicted, target)
+            window = torch.cat([window[:, 1:], next_frame[:, None]], dim=1)
+        losses = {f"{name}_loss": torch.stack(values).mean() for name, values in parts.items() if name != "accuracy"}
+        losses["loss"] = losses["frame_loss"] + losses["reward_loss"] + losses["prior_loss"]
+        losses["pixel_accuracy"] = torch.stack(parts["accuracy"]).mean().detach()
+        return losses
+
+    def initial_state(self, context: torch.Tensor) -> torch.Tensor:
+        """context: (B, K, H, W, C) uint8 real frames."""
+        return context.to(self.device)
+
+    @torch.no_grad()
+    def step(self, state: torch.Tensor, action: torch.Tensor) -> StepOut:
+        """Most likely next frame (per-pixel argmax) and reward class, latent bits sampled from the prior."""
+        was_training = self.training
+        self.eval()
+        out = self.network(state, action.to(self.device).long())
+        self.train(was_training)
+        frame = out.frame_logits.argmax(-1).to(torch.uint8)
+        reward = (out.reward_logits.argmax(1) - 1).float()
+        return StepOut(frame, reward, torch.cat([state[:, 1:], frame[:, None]], dim=1))
+
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+        """Weights, config and ``extra`` tensors (e.g. optimiser state), written atomically."""
+        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
+                 "num_actions": self.num_actions, "weights": self.state_dict(), "extra": extra or {}}
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def load(self, path: str | Path) -> dict[str, Any]:
+        """Load weights saved by :meth:`save` (``weights_only``: runs no pickled code); returns ``extra``."""
+        state = read_checkpoint(path)
+        if state["config"] != dataclasses.asdict(self.config) or state["num_actions"] != self.num_actions:
+            raise ValueError(f"{path} holds a model of another config or action count")
+        self.load_state_dict(state["weights"])
+        return state["extra"]
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SimPLeWorldModel:
+        state = read_checkpoint(path)
+        model = cls(SimPLeModelConfig(**state["config"]), state["num_actions"], device)
+        model.load_state_dict(state["weights"])
+        return model
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for truncated/foreign files
+        raise ValueError(f"{path} is not a readable SimPLe model checkpoint (corrupt, truncated or foreign): {e}") from e
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a SimPLe model checkpoint of format {CHECKPOINT_FORMAT!r}")
+    return state

@@ -1,0 +1,103 @@
+"""The SimPLe next-frame network: conv encoder, bottleneck conditioning, U-Net decoder, frame and reward heads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from world_models.simple.config import SimPLeModelConfig
+from world_models.simple.latent import BitPosterior, BitPrior, discretize
+from world_models.simple.layers import ChannelNorm, Modulation, belu, pad_even, standardize
+
+REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
+
+
+@dataclass
+class NetworkOut:
+    """frame_logits: (B, H, W, C, 256); reward_logits: (B, 3); prior_loss: scalar (0 when deterministic)."""
+
+    frame_logits: torch.Tensor
+    reward_logits: torch.Tensor
+    prior_loss: torch.Tensor
+
+
+class SimPLeNetwork(nn.Module):
+    """Predicts the next frame and reward from ``context_frames`` frames and an action."""
+
+    def __init__(self, config: SimPLeModelConfig, num_actions: int) -> None:
+        super().__init__()
+        c = self.config = config
+        in_channels = c.context_frames * c.channels
+        down = [c.channels_after(i) for i in range(c.compress_steps)]
+        bottleneck = down[-1]
+        self.action_embedding = nn.Embedding(num_actions, c.hidden)
+        self.embed = nn.Conv2d(in_channels, c.hidden, 1)
+        self.down = nn.ModuleList(nn.Conv2d(i, o, 4, stride=2, padding=1) for i, o in zip([c.hidden, *down], down))
+        self.down_norms = nn.ModuleList(ChannelNorm(o) for o in down)
+        self.action_bottleneck = Modulation(c.hidden, bottleneck)
+        self.middle = nn.ModuleList(nn.Conv2d(bottleneck, bottleneck, 3, padding=1) for _ in range(c.middle_layers))
+        self.middle_norms = nn.ModuleList(ChannelNorm(bottleneck) for _ in range(c.middle_layers))
+        skips = [*down[-2::-1], c.hidden]  # U-Net: each up step lands on the matching down step's size
+        self.up_actions = nn.ModuleList(Modulation(c.hidden, i) for i in [bottleneck, *skips[:-1]])
+        self.up = nn.ModuleList(nn.ConvTranspose2d(i, o, 4, stride=2, padding=1)
+                                for i, o in zip([bottleneck, *skips[:-1]], skips))
+        self.up_norms = nn.ModuleList(ChannelNorm(o) for o in skips)
+        self.frame_head = nn.Linear(c.hidden, c.channels * 256)  # per pixel, classes last for a fast softmax
+        self.reward_head = nn.Sequential(nn.Linear(bottleneck + c.hidden, 128), nn.ReLU(), nn.Linear(128, REWARD_CLASSES))
+        if c.stochastic:
+            self.posterior = BitPosterior(in_channels + c.channels, c.hidden, c.hidden, c.latent_bits)
+            self.prior = BitPrior(bottleneck * self._bottleneck_pixels(), c.latent_bits, c.bits_per_step,
+                                  c.prior_lstm_size)
+            self.latent = Modulation(c.latent_bits, bottleneck)
+
+    def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None) -> NetworkOut:
+        """context: (B, K, H, W, C) uint8; action: (B,) int64; target: (B, H, W, C) uint8, needed to train
+        the stochastic model (posterior bits); without it the bits are sampled from the LSTM prior."""
+        c = self.config
+        a = self.action_embedding(action)
+        frames = standardize(context.permute(0, 1, 4, 2, 3).flatten(1, 2))
+        x = self.embed(frames)
+        skips = [x]
+        for conv, norm in zip(self.down, self.down_norms):
+            x = norm(belu(conv(pad_even(F.dropout(x, c.dropout, self.training)))))
+            skips.append(x)
+        x = self.action_bottleneck(x, a)
+        x, prior_loss = self._inject_latent(x, frames, a, target)
+        bottleneck_mean = x.mean(dim=(-2, -1))
+        for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
+            y = belu(conv(F.dropout(x, c.residual_dropout, self.training)))
+            x = y if i == 0 else norm(x + y)
+        for modulate, deconv, norm, skip in zip(self.up_actions, self.up, self.up_norms, skips[-2::-1]):
+            x = deconv(modulate(F.dropout(x, c.dropout, self.training), a))
+            x = norm(belu(x)[..., : skip.shape[-2], : skip.shape[-1]] + skip)
+        logits = self.frame_head(x.permute(0, 2, 3, 1)).unflatten(-1, (c.channels, 256))
+        reward_logits = self.reward_head(torch.cat([bottleneck_mean, x.mean(dim=(-2, -1))], dim=1))
+        return NetworkOut(logits, reward_logits, prior_loss)
+
+    def _inject_latent(self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor,
+                       target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.config.stochastic:
+            return x, x.new_zeros(())
+        source = x.flatten(1)
+        if target is None:
+            return self.latent(x, self.prior.sample(source)), x.new_zeros(())
+        target_frame = standardize(target.permute(0, 3, 1, 2))
+        z = self.posterior(torch.cat([frames, target_frame], dim=1), a)
+        bits, clean_bits = discretize(z, self.config.bit_noise, self.training)
+        prior_loss = self.prior.loss(source, clean_bits)
+        if not self.training:
+            return self.latent(x, bits), prior_loss
+        # As in tensor2tensor: mix in bits the prior would have drawn, and drop the latent for some
+        # examples, so the model leans on the action and context and stays usable with prior samples.
+        from_prior = torch.rand_like(bits) < self.config.prior_mix_probability
+        bits = torch.where(from_prior, self.prior.sample(source.detach()), bits)
+        keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < self.config.latent_keep_probability
+        return torch.where(keep, self.latent(x, bits), x), prior_loss
+
+    def _bottleneck_pixels(self) -> int:
+        h, w = self.config.frame_height, self.config.frame_width
+        for _ in range(self.config.compress_steps):
+            h, w = (h + 1) // 2, (w + 1) // 2
+        return h * w

@@ -1,0 +1,105 @@
+"""Any world model that renders frames, exposed as a Gymnasium vector env, so any learner trains inside it."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from envs import ExperienceStore
+
+StartSampler = Callable[[int, np.random.Generator], np.ndarray]
+
+
+def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int | None = None) -> StartSampler:
+    """Draw starting windows of ``context_frames`` consecutive real frames from the store,
+    from its newest ``newest_rows`` rows only when given (SimPLe starts from the latest collection)."""
+
+    def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+        where = None
+        if newest_rows is not None:
+            where = np.arange(store.size) >= store.size - newest_rows
+        return store.sequences(context_frames, 0, n, rng, where)["frames"]
+
+    return sample
+
+
+class SimulatedVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` imagined envs stepped together in one batched forward pass of ``model`` on its device.
+
+    Observations are (num_envs, frame_stack, H, W, C) uint8, the layout of the real ``rgb`` Atari formats.
+    Rewards are the model's clipped reward {-1, 0, 1}. Every rollout lasts ``rollout_length`` steps, then is
+    truncated and restarted (same-step autoreset) from fresh real frames drawn by ``starts``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    render_mode = None
+
+    def __init__(self, model, starts: StartSampler, num_envs: int = 16, rollout_length: int = 50,
+                 frame_stack: int = 4) -> None:
+        config = model.config
+        if frame_stack > config.context_frames:
+            raise ValueError(f"frame_stack={frame_stack} exceeds the model's context_frames={config.context_frames}")
+        self.model, self.starts = model, starts
+        self.num_envs, self.rollout_length, self.frame_stack = num_envs, rollout_length, frame_stack
+        frame_shape = (config.frame_height, config.frame_width, config.channels)
+        self.single_observation_space = spaces.Box(0, 255, (frame_stack, *frame_shape), np.uint8)
+        self.single_action_space = spaces.Discrete(model.num_actions)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.forward_passes = 0
+        self._rng = np.random.default_rng()
+        self._state: Any = None
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._start()
+        return self._observation(), {}
+
+    def step(self, actions: np.ndarray):
+        out = self.model.step(self._state, torch.as_tensor(np.asarray(actions), device=self.model.device))
+        self.forward_passes += 1
+        self._state, self._t = out.state, self._t + 1
+        obs = self._observation()
+        reward = out.reward.cpu().numpy().astype(np.float32)
+        terminated = np.zeros(self.num_envs, bool)
+        truncated = np.full(self.num_envs, self._t >= self.rollout_length)
+        info: dict[str, Any] = {}
+        if truncated.all():
+            info = {"final_obs": obs, "_final_obs": truncated}
+            self._start()
+            obs = self._observation()
+        return obs, reward, terminated, truncated, info
+
+    def _start(self) -> None:
+        context = torch.from_numpy(self.starts(self.num_envs, self._rng))
+        self._state, self._t = self.model.initial_state(context), 0
+
+    def _observation(self) -> np.ndarray:
+        return self._state[:, -self.frame_stack :].cpu().numpy()
+
+
+class SimulatedEnv(gym.Env):
+    """One imagined env (a :class:`SimulatedVectorEnv` of one), for tools that take a single env."""
+
+    def __init__(self, model, starts: StartSampler, rollout_length: int = 50, frame_stack: int = 4) -> None:
+        self.vector = SimulatedVectorEnv(model, starts, 1, rollout_length, frame_stack)
+        self.observation_space = self.vector.single_observation_space
+        self.action_space = self.vector.single_action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        obs, info = self.vector.reset(seed=seed)
+        return obs[0], info
+
+    def step(self, action: int):
+        obs, reward, terminated, truncated, info = self.vector.step(np.array([action]))
+        final = info["final_obs"][0] if truncated[0] else obs[0]
+        return final, float(reward[0]), bool(terminated[0]), bool(truncated[0]), {}
