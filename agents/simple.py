@@ -166,7 +166,8 @@ class SimPLeAgent:
         log = lambda m, s: self.log(m, self.progress["real_steps"])  # noqa: E731
         train_world_model(self.model, self.optimizer, self.store, steps, self.rng, where=self._rows(heldout=False),
                           log=log, progress=self.show_progress)
-        self.model.save(self.workdir / "checkpoints" / "world_model.pt", extra={"optimizer": self.optimizer.state_dict()})
+        self._checkpoint("world_model", iteration,
+                         lambda path: self.model.save(path, extra={"optimizer": self.optimizer.state_dict()}))
         self._evaluate_model(iteration)
 
     def _train_policy(self, iteration: int) -> None:
@@ -174,7 +175,7 @@ class SimPLeAgent:
         self.policy.learn(self.config.ppo_updates(iteration) * per_update)
         self.log({"simulated/steps": self.policy.num_timesteps,
                   "simulated/forward_passes": self.sim_env.forward_passes}, self.progress["real_steps"])
-        self.policy.save(self.workdir / "checkpoints" / "policy.pt")
+        self._checkpoint("policy", iteration, self.policy.save)
 
     # -- metrics ----------------------------------------------------------------------------------------------
 
@@ -203,7 +204,22 @@ class SimPLeAgent:
         is_heldout = self.store.episode[: self.store.size] % self.config.heldout_every == 0
         return is_heldout if heldout else ~is_heldout
 
+    def _checkpoint(self, name: str, iteration: int, save: Callable[[Path], None]) -> None:
+        # Named by iteration and only adopted in progress.json when the phase finishes, so a crash
+        # between the two leaves the previous phase's checkpoint in force.
+        filename = f"{name}_{iteration:02d}.pt"
+        save(self.workdir / "checkpoints" / filename)
+        self._pending[name] = filename
+
     def _finish(self, phase: str, seconds: float) -> None:
+        checkpoints = self.progress["checkpoints"]
+        for name, filename in self._pending.items():
+            old = checkpoints.get(name)
+            checkpoints[name] = filename
+            if old and old != filename:
+                (self.workdir / "checkpoints" / old).unlink(missing_ok=True)
+        self._pending = {}
+        self.progress["store_rows"] = self.store.size
         self.progress["done"].append(phase)
         self.progress["seconds"][phase] = round(seconds, 2)
         self.log({f"time/{phase.rsplit('_', 1)[0]}_s": seconds}, self.progress["real_steps"])
@@ -214,24 +230,27 @@ class SimPLeAgent:
         path = self.workdir / "progress.json"
         if path.exists():
             return json.loads(path.read_text())
-        return {"done": [], "real_steps": 0, "seconds": {}}
+        return {"done": [], "real_steps": 0, "seconds": {}, "checkpoints": {}, "store_rows": 0}
 
     def _restore(self) -> None:
         """Build the store, simulated env and policy, from the checkpoints of finished phases if any."""
         checkpoints, done, config = self.workdir / "checkpoints", self.progress["done"], self.config
+        saved = self.progress["checkpoints"]
+        self._pending: dict[str, str] = {}
         if any(p.startswith("collect") for p in done):
             self.store = ExperienceStore.load(checkpoints / "store.npz", config.real_envs)
+            self.store.truncate(self.progress["store_rows"])  # drop data of a collection that did not finish
         else:
             capacity = int(config.total_real_steps * 1.1) + 64 * config.real_envs * (config.iterations + 1)
             self.store = ExperienceStore(self.env_config.observation_shape, self.env_config.frame_stack, capacity,
                                          config.real_envs)
-        if any(p.startswith("model") for p in done):
-            self.optimizer.load_state_dict(self.model.load(checkpoints / "world_model.pt")["optimizer"])
+        if "world_model" in saved:
+            self.optimizer.load_state_dict(self.model.load(checkpoints / saved["world_model"])["optimizer"])
         starts = store_starts(self.store, config.model.context_frames, newest_rows=config.real_steps_per_iteration)
         self.sim_env = SimulatedVectorEnv(self.model, starts, config.sim_envs, config.rollout_length,
                                           self.env_config.frame_stack)
         self.policy = self._new_policy()
-        if any(p.startswith("policy") for p in done):
-            self.policy.load(checkpoints / "policy.pt")
+        if "policy" in saved:
+            self.policy.load(checkpoints / saved["policy"])
         # A resumed run draws fresh randomness rather than replaying the phase that was interrupted.
         self.rng = np.random.default_rng([self.seed, len(done)])

@@ -61,6 +61,12 @@ class ExperienceStore:
         """(num_streams,) row each stream wrote last: ``observations(last_rows)`` is the current obs."""
         return self._last_row.copy()
 
+    def truncate(self, rows: int) -> None:
+        """Forget every row from ``rows`` on (e.g. data of a phase that did not finish)."""
+        self.size = min(self.size, rows)
+        self.num_episodes = int(self.episode[: self.size].max()) + 1 if self.size else 0
+        self._last_row[:] = -1
+
     def begin(self, obs: np.ndarray) -> None:
         """Start one episode per stream from its reset observation; ``obs`` is (num_streams, *obs_shape)."""
         for stream, o in enumerate(obs):

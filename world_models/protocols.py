@@ -34,8 +34,8 @@ class WorldModel(Protocol):
     def initial_state(self, context: torch.Tensor) -> Any:
         """State from real context frames (B, K, H, W, C) uint8."""
 
-    def step(self, state: Any, action: torch.Tensor) -> StepOut:
-        """Imagine one step for a batch of states and actions (B,) int64."""
+    def step(self, state: Any, action: torch.Tensor, generator: torch.Generator | None = None) -> StepOut:
+        """Imagine one step for a batch of states and actions (B,) int64; ``generator`` drives any sampling."""
 
     def save(self, path: str | Path) -> None: ...
 

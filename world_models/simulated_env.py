@@ -54,17 +54,21 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.forward_passes = 0
         self._rng = np.random.default_rng()
+        self._generator = torch.Generator(device=model.device)
+        self._generator.seed()
         self._state: Any = None
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if seed is not None:
+        if seed is not None:  # seeds both the start windows and the model's latent sampling
             self._rng = np.random.default_rng(seed)
+            self._generator.manual_seed(seed)
         self._start()
         return self._observation(), {}
 
     def step(self, actions: np.ndarray):
-        out = self.model.step(self._state, torch.as_tensor(np.asarray(actions), device=self.model.device))
+        out = self.model.step(self._state, torch.as_tensor(np.asarray(actions), device=self.model.device),
+                              self._generator)
         self.forward_passes += 1
         self._state, self._t = out.state, self._t + 1
         obs = self._observation()

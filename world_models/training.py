@@ -26,7 +26,7 @@ def train_world_model(
     config = model.config
     model.train()
     last: dict[str, float] = {}
-    for _ in tqdm(range(steps), desc="world model", disable=not progress, leave=False, dynamic_ncols=True):
+    for i in tqdm(range(steps), desc="world model", disable=not progress, leave=False, dynamic_ncols=True):
         batch = sequence_batch(store, config.context_frames, config.target_frames, config.batch_size, rng, where)
         losses = model.loss(batch)
         for group in optimizer.param_groups:
@@ -37,6 +37,6 @@ def train_world_model(
         optimizer.step()
         model.train_steps += 1
         last = {f"world_model/{k}": float(v.detach()) for k, v in losses.items()}
-        if log and int(model.train_steps) % log_every == 0:
+        if log and (int(model.train_steps) % log_every == 0 or i == steps - 1):
             log({**last, "world_model/sampling_probability": model.sampling_probability()}, int(model.train_steps))
     return last

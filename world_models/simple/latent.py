@@ -70,14 +70,15 @@ class BitPrior(nn.Module):
         return torch.stack(losses).mean()
 
     @torch.no_grad()
-    def sample(self, source: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    def sample(self, source: torch.Tensor, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """Bits (B, N) in {-1, +1} drawn group by group."""
         inputs, state = self._start(source)
         groups = []
         for _ in range(self.groups):
             state = self.cell(inputs, state)
             probs = F.softmax(self.logits(state[0]) / temperature, dim=-1)
-            group = torch.multinomial(probs, 1).squeeze(1)
+            group = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             groups.append(group)
             inputs = self.embed_group(group)
         return self.groups_to_bits(torch.stack(groups, dim=1))

@@ -71,11 +71,12 @@ class SimPLeWorldModel(nn.Module):
         return context.to(self.device)
 
     @torch.no_grad()
-    def step(self, state: torch.Tensor, action: torch.Tensor) -> StepOut:
-        """Most likely next frame (per-pixel argmax) and reward class, latent bits sampled from the prior."""
+    def step(self, state: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None = None) -> StepOut:
+        """Most likely next frame (per-pixel argmax) and reward class; latent bits sampled from the prior
+        (with ``generator``, on the model's device, for reproducible imagination)."""
         was_training = self.training
         self.eval()
-        out = self.network(state, action.to(self.device).long())
+        out = self.network(state, action.to(self.device).long(), generator=generator)
         self.train(was_training)
         frame = out.frame_logits.argmax(-1).to(torch.uint8)
         reward = (out.reward_logits.argmax(1) - 1).float()

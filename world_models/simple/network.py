@@ -52,9 +52,11 @@ class SimPLeNetwork(nn.Module):
                                   c.prior_lstm_size)
             self.latent = Modulation(c.latent_bits, bottleneck)
 
-    def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None) -> NetworkOut:
+    def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> NetworkOut:
         """context: (B, K, H, W, C) uint8; action: (B,) int64; target: (B, H, W, C) uint8, needed to train
-        the stochastic model (posterior bits); without it the bits are sampled from the LSTM prior."""
+        the stochastic model (posterior bits); without it the bits are sampled from the LSTM prior
+        (with ``generator`` if given)."""
         c = self.config
         a = self.action_embedding(action)
         frames = standardize(context.permute(0, 1, 4, 2, 3).flatten(1, 2))
@@ -64,7 +66,7 @@ class SimPLeNetwork(nn.Module):
             x = norm(belu(conv(pad_even(F.dropout(x, c.dropout, self.training)))))
             skips.append(x)
         x = self.action_bottleneck(x, a)
-        x, prior_loss = self._inject_latent(x, frames, a, target)
+        x, prior_loss = self._inject_latent(x, frames, a, target, generator)
         bottleneck_mean = x.mean(dim=(-2, -1))
         for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
             y = belu(conv(F.dropout(x, c.residual_dropout, self.training)))
@@ -77,12 +79,12 @@ class SimPLeNetwork(nn.Module):
         return NetworkOut(logits, reward_logits, prior_loss)
 
     def _inject_latent(self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor,
-                       target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+                       target: torch.Tensor | None, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.config.stochastic:
             return x, x.new_zeros(())
         source = x.flatten(1)
         if target is None:
-            return self.latent(x, self.prior.sample(source)), x.new_zeros(())
+            return self.latent(x, self.prior.sample(source, generator=generator)), x.new_zeros(())
         target_frame = standardize(target.permute(0, 3, 1, 2))
         z = self.posterior(torch.cat([frames, target_frame], dim=1), a)
         bits, clean_bits = discretize(z, self.config.bit_noise, self.training)

@@ -1,0 +1,57 @@
+"""A tiny SimPLe run on a real Atari game, end to end through `workbench train`, interrupted and resumed."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+from agents.simple import SimPLeConfig
+from runs.cli import main
+from runs.metrics import read_metrics
+
+TINY = ["train", "--agent", "simple", "--preset", "tiny", "--no-progress"]
+
+
+def wait_for(path: Path, text: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if path.exists() and text in path.read_text():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "runs.cli", *TINY, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+    wait_for(out / "progress.json", '"model_0"', proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    interrupted = json.loads((out / "progress.json").read_text())
+    assert "collect_1" not in interrupted["done"]
+
+    assert main([*TINY, "--out", str(out)]) == 0
+    progress = json.loads((out / "progress.json").read_text())
+    assert progress["done"] == SimPLeConfig(iterations=2).phases()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["starts"]) == 2
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["agent_steps"] == 256 + 2 * 128  # exact real-step accounting across the interruption
+    assert results["simulated_steps"] == 2 * 2 * 4 * 8  # 2 iterations x 2 PPO updates x 4 envs x 8 steps
+    assert (out / results["checkpoint"]).exists() and len(results["final_eval"]["scores"]) == 2
+    assert [q["iteration"] for q in results["model_quality"]] == [0, 1]
+    assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
+
+    for iteration in (0, 1):
+        video = cv2.VideoCapture(str(out / "videos" / f"prediction_iter{iteration:02d}.mp4"))
+        ok, frame = video.read()
+        assert ok and frame.shape == (64 * 3, (3 * 64 + 2 * 2) * 3, 3)  # real | predicted | difference, x3
+        assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    names = set().union(*(m.keys() for m in read_metrics(out)))
+    assert {"world_model/loss", "world_model/heldout_psnr@1", "simulated/ep_rew_mean", "real/steps",
+            "time/model_s", "eval/score_mean"} <= names

@@ -1,0 +1,117 @@
+"""SimPLe world model: the loss and latent bits as specified, and a tiny model that really learns."""
+import numpy as np
+import pytest
+import torch
+
+from envs import ExperienceStore, MovingSquareEnv
+from world_models import SimPLeModelConfig, SimPLeWorldModel, sequence_batch, train_world_model
+from world_models.simple.latent import BitPrior, discretize
+from world_models.simple.network import SimPLeNetwork
+
+SQUARE_MODEL = dict(frame_height=12, frame_width=12, hidden=16, compress_steps=2, filter_double_steps=1,
+                    dropout=0.0, residual_dropout=0.0, latent_bits=8, prior_lstm_size=16, target_frames=1,
+                    batch_size=32, scheduled_sampling_steps=200, warmup_steps=10, learning_rate=6e-3)
+
+
+def square_store(steps=2000, seed=0):
+    env = MovingSquareEnv(size=12, square=2, max_steps=50)
+    rng = np.random.default_rng(seed)
+    store = ExperienceStore(env.observation_space.shape, 4, steps + 100)
+    store.begin(env.reset(seed=seed)[0][None])
+    for _ in range(steps):
+        action = rng.integers(5)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        store.add([action], obs[None], [reward], [terminated], [truncated],
+                  reset_obs=env.reset()[0][None] if truncated else None)
+    return store
+
+
+def test_tiny_model_learns_action_controlled_moving_square():
+    torch.manual_seed(0)
+    store = square_store()
+    model = SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL), num_actions=5)
+    optimizer = torch.optim.Adam(model.parameters(), lr=model.config.learning_rate)
+    train_world_model(model, optimizer, store, steps=400, rng=np.random.default_rng(0))
+    batch = sequence_batch(store, 4, 1, 256, np.random.default_rng(9))
+    out = model.step(model.initial_state(batch["frames"][:, :4]), batch["action"][:, 3])
+    target = batch["frames"][:, 4]
+    exact = (out.frame == target).all(dim=(1, 2, 3)).float().mean().item()
+    copy_last = (batch["frames"][:, 3] == target).all(dim=(1, 2, 3)).float().mean().item()
+    assert exact >= 0.75 and exact > copy_last + 0.3  # it follows the action, not just the last frame
+    assert (out.reward == batch["reward"][:, 3]).float().mean().item() >= 0.9
+
+
+def test_clipped_pixel_loss_ignores_confident_pixels():
+    torch.manual_seed(0)
+    config = SimPLeModelConfig(**{**SQUARE_MODEL, "stochastic": False, "target_frames": 1, "loss_cutoff": 0.03})
+    model = SimPLeWorldModel(config, num_actions=5)
+    frames = torch.zeros(2, 5, 12, 12, 3, dtype=torch.uint8)
+    batch = {"frames": frames, "action": torch.zeros(2, 4, dtype=torch.long), "reward": torch.zeros(2, 4)}
+    head = model.network.frame_head
+    with torch.no_grad():  # every pixel predicts 0 with log-odds 10 against each of the 255 others
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias.view(3, 256)[:, 0] = 10.0
+    xent = float(np.log1p(255 * np.exp(-10.0)))  # 0.0116, below the cutoff
+    assert xent < 0.03
+    assert model.loss(batch)["frame_loss"].item() == 0.0
+    with torch.no_grad():
+        head.bias.view(3, 256)[:, 0] = 5.0
+    xent = float(np.log1p(255 * np.exp(-5.0)))  # 1.1, above the cutoff
+    assert model.loss(batch)["frame_loss"].item() == pytest.approx(xent - 0.03, rel=1e-4)
+
+
+def test_bits_are_signs_with_straight_through_gradient_and_noise():
+    z = torch.tensor([[-2.0, -0.1, 0.3, 4.0]], requires_grad=True)
+    bits, clean = discretize(z, flip_probability=0.0, training=False)
+    assert bits.tolist() == [[-1.0, -1.0, 1.0, 1.0]] and clean.tolist() == bits.tolist()
+    bits.sum().backward()
+    assert torch.allclose(z.grad, 1 - torch.tanh(z.detach()) ** 2, atol=1e-6)  # gradient of tanh, not of sign
+    torch.manual_seed(0)
+    many = torch.full((200, 128), 3.0)
+    noisy, clean = discretize(many, flip_probability=0.1, training=True)
+    assert (clean == 1).all() and 0.07 < (noisy == -1).float().mean().item() < 0.13
+
+
+def test_lstm_prior_predicts_bits_eight_at_a_time():
+    prior = BitPrior(source_size=6, bits=128, bits_per_step=8, lstm_size=32)
+    bits = torch.randint(0, 2, (5, 128)).float() * 2 - 1
+    groups = prior.bits_to_groups(bits)
+    assert groups.shape == (5, 16) and groups.max() < 256
+    assert torch.equal(prior.groups_to_bits(groups), bits)
+    source = torch.randn(5, 6)
+    assert prior.sample(source).shape == (5, 128)
+    optimizer = torch.optim.Adam(prior.parameters(), lr=1e-2)
+    first = prior.loss(source, bits).item()
+    for _ in range(150):
+        optimizer.zero_grad()
+        loss = prior.loss(source, bits)
+        loss.backward()
+        optimizer.step()
+    assert first > 5.0 and loss.item() < 0.5 * first  # starts near log(256) and learns the bits
+
+
+def test_paper_size_matches_the_paper_architecture():
+    config = SimPLeModelConfig()
+    net = SimPLeNetwork(config, num_actions=6)
+    params = sum(p.numel() for p in net.parameters())
+    assert 70e6 < params < 95e6
+    assert [config.channels_after(i) for i in range(6)] == [192, 384, 768, 768, 768, 768]
+    net.eval()
+    out = net(torch.zeros(1, 4, 105, 80, 3, dtype=torch.uint8), torch.zeros(1, dtype=torch.long))
+    assert out.frame_logits.shape == (1, 105, 80, 3, 256) and out.reward_logits.shape == (1, 3)
+
+
+def test_save_load_round_trip_and_corrupt_checkpoint(tmp_path):
+    model = SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL), num_actions=5)
+    model.train_steps += 7
+    model.save(tmp_path / "model.pt", extra={"note": torch.tensor([1.0])})
+    loaded = SimPLeWorldModel.from_checkpoint(tmp_path / "model.pt")
+    assert int(loaded.train_steps) == 7
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable SimPLe model checkpoint"):
+        SimPLeWorldModel.from_checkpoint(tmp_path / "bad.pt")
+    other = SimPLeWorldModel(SimPLeModelConfig(**{**SQUARE_MODEL, "hidden": 8}), num_actions=5)
+    with pytest.raises(ValueError, match="another config"):
+        other.load(tmp_path / "model.pt")
