@@ -21,7 +21,7 @@ demo: install
 	$(VENV)/bin/workbench train --preset demo $(ARGS)
 
 test: install
-	$(PY) -m pytest -q -n 2 $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
 
 test-slow: install
 	$(PY) -m pytest -q -m slow $(ARGS)
