@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/workbench train --preset demo $(ARGS)
+	$(VENV)/bin/workbench train --agent simple --preset demo $(ARGS)
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
