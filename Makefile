@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow lint bench clean
 
 # torch is pinned first: 2.13.0 is the CPU wheel on these machines; any other request pulls a multi-GB CUDA build.
 $(STAMP): setup.cfg pyproject.toml
@@ -26,8 +26,12 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow $(ARGS)
 
+lint: install
+	$(VENV)/bin/ruff check agents envs runs world_models intrinsic tests benchmarks
+
 bench: install
 	$(PY) benchmarks/env_throughput.py
+	$(PY) benchmarks/world_model_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

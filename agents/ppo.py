@@ -16,7 +16,7 @@ from stable_baselines3.common.preprocessing import is_image_space
 
 from agents.policies import StackedFramesCNN, is_rgb_stack
 from agents.sb3_vec_env import SB3VecEnv
-from envs.files import atomic_write
+from envs.files import atomic_write, read_checkpoint
 from envs.validate import require_range
 
 CHECKPOINT_FORMAT = "rl-workbench/ppo-v1"
@@ -140,10 +140,4 @@ class PPOLearner:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a PPO checkpoint with ``weights_only=True`` (no pickled code runs); clear error if corrupt."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several types for truncated/foreign files
-        raise ValueError(f"{path} is not a readable PPO checkpoint (corrupt, truncated or foreign): {e}") from e
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a PPO checkpoint of format {CHECKPOINT_FORMAT!r}")
-    return state
+    return read_checkpoint(path, CHECKPOINT_FORMAT, "PPO")

@@ -99,7 +99,8 @@ def main() -> None:
         print(f"| {name:<42} | {sps:>13,.0f} | {sps / base:>6.2f}x |")
     ours_sps = results["(a) ours: envs.make_vector_env (native)"]
     best_c = max(v for k, v in results.items() if k.startswith("(c)"))
-    print(f"\nours / bare = {ours_sps / base:.2f} (target >= 0.9); ours / best SB3 = {ours_sps / best_c:.1f} (target >= 3)")
+    print(f"\nours / bare = {ours_sps / base:.2f} (target >= 0.9); "
+          f"ours / best SB3 = {ours_sps / best_c:.1f} (target >= 3)")
     print("Emulation dominates: bare ale-py's ceiling over (c) is about the number of cores it can use.")
 
 

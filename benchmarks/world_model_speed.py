@@ -68,10 +68,11 @@ def main() -> None:
         rows[size] = measure(size, args.batch, device, args.seconds)
         print(f"  measured {size}", flush=True)
     print(f"\nSimPLe world model, model.step on a batch of {args.batch}\n")
-    print(f"| size  | params | imagined frames/s | GFLOP/frame | GFLOP/s | vs matmul |")
-    print(f"|-------|--------|-------------------|-------------|---------|-----------|")
+    print("| size  | params | imagined frames/s | GFLOP/frame | GFLOP/s | vs matmul |")
+    print("|-------|--------|-------------------|-------------|---------|-----------|")
     for size, r in rows.items():
-        print(f"| {size:<5} | {r['params'] / 1e6:5.1f}M | {r['frames_per_s']:17,.1f} | {r['flops_per_frame'] / 1e9:11.3f} "
+        print(f"| {size:<5} | {r['params'] / 1e6:5.1f}M | {r['frames_per_s']:17,.1f} "
+              f"| {r['flops_per_frame'] / 1e9:11.3f} "
               f"| {r['flops_per_s'] / 1e9:7.1f} | {r['flops_per_s'] / peak:8.0%} |")
 
 

@@ -70,7 +70,8 @@ def _reject_ale_kwargs(env_kwargs: dict[str, Any]) -> None:
     if skip != 1:
         raise ValueError(
             f"frameskip={skip} in the ALE env would be applied under the protocol's own frame skip "
-            f"({skip} x {AtariConfig.frame_skip} frames per agent step); set AtariConfig.frame_skip instead and leave the ALE at frameskip=1"
+            f"({skip} x {AtariConfig.frame_skip} frames per agent step); "
+            "set AtariConfig.frame_skip instead and leave the ALE at frameskip=1"
         )
     if env_kwargs:
         fields = [f.name for f in dataclasses.fields(AtariConfig)]

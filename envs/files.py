@@ -5,6 +5,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -25,3 +26,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_checkpoint(path: str | Path, expected_format: str, what: str) -> dict[str, Any]:
+    """Load a torch checkpoint with ``weights_only=True`` (no pickled code runs) and check its ``format`` tag.
+
+    Raises:
+        ValueError: the file is missing, truncated, foreign, or of another format; the message names ``what``.
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for truncated or foreign files
+        raise ValueError(f"{path} is not a readable {what} checkpoint (corrupt, truncated or foreign): {e}") from e
+    if not isinstance(state, dict) or state.get("format") != expected_format:
+        raise ValueError(f"{path} is not a {what} checkpoint of format {expected_format!r}")
+    return state

@@ -176,7 +176,8 @@ class ExperienceStore:
             raise ValueError(f"{path} is not a readable experience store (truncated or corrupt?): {e}") from e
         missing = {"meta", "obs_shape", "frames", *_COLUMNS} - set(arrays)
         if missing or int(arrays["meta"][0]) != _FORMAT_VERSION:
-            raise ValueError(f"{path} is not an experience store of format {_FORMAT_VERSION}; missing {sorted(missing)}")
+            raise ValueError(
+                f"{path} is not an experience store of format {_FORMAT_VERSION}; missing {sorted(missing)}")
         version, frame_stack, num_episodes, capacity = (int(v) for v in arrays["meta"])
         size = len(arrays["frames"])
         store = cls(tuple(arrays["obs_shape"]), frame_stack, max(capacity, size), num_streams, arrays["frames"].dtype)
@@ -192,7 +193,8 @@ class ExperienceStore:
 
     def _append(self, stream: int, obs: np.ndarray, prev: int) -> int:
         if self.size >= self.capacity:
-            raise ValueError(f"experience store is full (capacity={self.capacity} rows); create it with a larger capacity")
+            raise ValueError(
+                f"experience store is full (capacity={self.capacity} rows); create it with a larger capacity")
         row = self.size
         self.frames[row] = obs[-1] if self.frame_stack > 1 else obs
         self.prev[row] = prev
@@ -205,7 +207,7 @@ class ExperienceStore:
         return row
 
     def _arrivals(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name)[rows] for name in ("action", "reward", "raw_reward", "terminated", "truncated", "life_lost")}
+        return {name: getattr(self, name)[rows] for name in _COLUMNS[3:]}
 
     def _candidates(self, long_enough: np.ndarray, where: np.ndarray | None) -> np.ndarray:
         if where is not None:

@@ -87,7 +87,8 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
     final = run.latest_checkpoint()
     results = {
         "agent": config.agent, "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
-        "agent_steps": learner.num_timesteps, "policy": "final", "checkpoint": str(final.relative_to(run.path)) if final else None,
+        "agent_steps": learner.num_timesteps, "policy": "final",
+        "checkpoint": str(final.relative_to(run.path)) if final else None,
         "final_eval": evaluation or evaluate(learner, config, seed=config.seed + 10**6 + learner.num_timesteps),
         "wall_time_s_last_session": round(time.time() - started, 1),
     }

@@ -70,7 +70,8 @@ def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) 
     results = {
         "agent": "simple", "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
         "policy": "final", "agent_steps": record["real_steps"], "simulated_steps": agent.policy.num_timesteps,
-        "checkpoint": f"checkpoints/{record['checkpoints']['policy']}", "final_eval": final, "phase_seconds": record["seconds"],
+        "checkpoint": f"checkpoints/{record['checkpoints']['policy']}", "final_eval": final,
+        "phase_seconds": record["seconds"],
         "model_quality": record.get("model_quality", []), "wall_time_s_last_session": round(time.time() - started, 1),
     }
     run.finish(results)

@@ -89,9 +89,8 @@ def test_life_loss_is_terminal_in_train_mode_only_and_the_game_goes_on():
 def test_episode_cap_truncates():
     env = AtariEnv(AtariConfig("Pong", max_episode_frames=200))
     env.reset(seed=0)
-    for step in range(1, 51):
-        _, _, terminated, truncated, _ = env.step(0)
-    assert truncated and not terminated and step == 50
+    flags = [env.step(0)[2:4] for _ in range(50)]
+    assert flags[-1] == (False, True) and not any(t or tr for t, tr in flags[:-1])
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
 
@@ -105,7 +104,9 @@ def test_raw_score_in_info_while_training_reward_is_clipped():
     assert reward == info["raw_reward"] >= 10
 
 
-@pytest.mark.parametrize("obs,shape", [("gray84", (4, 84, 84)), ("rgb105x80", (4, 105, 80, 3)), ("rgb64", (4, 64, 64, 3))])
+@pytest.mark.parametrize("obs,shape", [
+    ("gray84", (4, 84, 84)), ("rgb105x80", (4, 105, 80, 3)), ("rgb64", (4, 64, 64, 3)),
+])
 def test_observation_formats(obs, shape):
     env = make_env("ALE/Pong-v5", AtariConfig(obs=obs))
     assert env.observation_space.shape == shape and env.reset(seed=0)[0].shape == shape

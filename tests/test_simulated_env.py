@@ -41,7 +41,7 @@ def test_all_envs_step_in_one_forward_pass_and_restart_after_the_rollout():
     env = SimulatedVectorEnv(model, store_starts(store, 4), num_envs=6, rollout_length=3)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (6, 4, 64, 64, 3) and obs.dtype == np.uint8
-    for t in range(1, 4):
+    for _ in range(3):
         obs, reward, terminated, truncated, info = env.step(np.zeros(6, dtype=np.int64))
         assert set(reward.tolist()) <= {-1.0, 0.0, 1.0} and not terminated.any()
     assert calls == [6, 6, 6] and env.forward_passes == 3

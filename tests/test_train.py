@@ -1,6 +1,5 @@
 """A real tiny PPO run through `workbench train`: run directory, resume after a kill, no silent overwrite."""
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -12,7 +12,8 @@ def test_vector_matches_single_envs_through_life_loss_game_over_and_truncation(g
     vector = NativeAtariVectorEnv(config, n)
     singles = [AtariEnv(config) for _ in range(n)]
     v_obs, _ = vector.reset(seed=11)
-    s_obs = [env.reset(seed=11 + i)[0] for i, env in enumerate(singles)]
+    for i, env in enumerate(singles):
+        assert (env.reset(seed=11 + i)[0] == v_obs[i]).all()
     rng = np.random.default_rng(0)
     ends = {"life": 0, "game": 0, "cap": 0}
     for _ in range(steps):

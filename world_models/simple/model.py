@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from envs.files import atomic_write
+from envs.files import atomic_write, read_checkpoint
 from world_models.protocols import StepOut
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.network import SimPLeNetwork
@@ -90,7 +90,7 @@ class SimPLeWorldModel(nn.Module):
 
     def load(self, path: str | Path) -> dict[str, Any]:
         """Load weights saved by :meth:`save` (``weights_only``: runs no pickled code); returns ``extra``."""
-        state = read_checkpoint(path)
+        state = read_checkpoint(path, CHECKPOINT_FORMAT, "SimPLe model")
         if state["config"] != dataclasses.asdict(self.config) or state["num_actions"] != self.num_actions:
             raise ValueError(f"{path} holds a model of another config or action count")
         self.load_state_dict(state["weights"])
@@ -98,17 +98,7 @@ class SimPLeWorldModel(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SimPLeWorldModel:
-        state = read_checkpoint(path)
+        state = read_checkpoint(path, CHECKPOINT_FORMAT, "SimPLe model")
         model = cls(SimPLeModelConfig(**state["config"]), state["num_actions"], device)
         model.load_state_dict(state["weights"])
         return model
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several types for truncated/foreign files
-        raise ValueError(f"{path} is not a readable SimPLe model checkpoint (corrupt, truncated or foreign): {e}") from e
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a SimPLe model checkpoint of format {CHECKPOINT_FORMAT!r}")
-    return state

@@ -45,7 +45,8 @@ class SimPLeNetwork(nn.Module):
                                 for i, o in zip([bottleneck, *skips[:-1]], skips))
         self.up_norms = nn.ModuleList(ChannelNorm(o) for o in skips)
         self.frame_head = nn.Linear(c.hidden, c.channels * 256)  # per pixel, classes last for a fast softmax
-        self.reward_head = nn.Sequential(nn.Linear(bottleneck + c.hidden, 128), nn.ReLU(), nn.Linear(128, REWARD_CLASSES))
+        self.reward_head = nn.Sequential(
+            nn.Linear(bottleneck + c.hidden, 128), nn.ReLU(), nn.Linear(128, REWARD_CLASSES))
         if c.stochastic:
             self.posterior = BitPosterior(in_channels + c.channels, c.hidden, c.hidden, c.latent_bits)
             self.prior = BitPrior(bottleneck * self._bottleneck_pixels(), c.latent_bits, c.bits_per_step,
@@ -78,8 +79,10 @@ class SimPLeNetwork(nn.Module):
         reward_logits = self.reward_head(torch.cat([bottleneck_mean, x.mean(dim=(-2, -1))], dim=1))
         return NetworkOut(logits, reward_logits, prior_loss)
 
-    def _inject_latent(self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor,
-                       target: torch.Tensor | None, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inject_latent(
+        self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor, target: torch.Tensor | None,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.config.stochastic:
             return x, x.new_zeros(())
         source = x.flatten(1)
