@@ -92,10 +92,7 @@ class PPOLearner:
             raise ValueError(f"batch_size={config.batch_size} must divide the rollout n_steps x num_envs = {rollout}")
         self.config = config
         self.vec_env = SB3VecEnv(env)
-        space = env.single_observation_space
-        policy, policy_kwargs = ("CnnPolicy", {}) if is_image_space(space) else ("MlpPolicy", {})
-        if is_rgb_stack(space):
-            policy, policy_kwargs = "CnnPolicy", {"features_extractor_class": StackedFramesCNN}
+        policy, policy_kwargs = policy_spec(env.single_observation_space)
         self.model = PPO(policy, self.vec_env, seed=seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
                          **vars(config))
         self.model.set_logger(Logger(None, [_ForwardWriter(log)] if log else []))
@@ -136,6 +133,20 @@ class PPOLearner:
 
     def metrics(self) -> dict[str, Any]:
         return dict(self.model.logger.name_to_value)
+
+
+def policy_spec(space: gym.Space) -> tuple[str, dict[str, Any]]:
+    """SB3 policy name and kwargs for an observation space: Nature CNN for (S, 84, 84) stacks,
+    SimPLe's small CNN for (S, H, W, 3) RGB stacks, an MLP for vectors."""
+    if is_rgb_stack(space):
+        return "CnnPolicy", {"features_extractor_class": StackedFramesCNN}
+    return ("CnnPolicy", {}) if is_image_space(space) else ("MlpPolicy", {})
+
+
+def build_policy(observation_space: gym.Space, action_space: gym.Space) -> torch.nn.Module:
+    """A fresh SB3 actor-critic policy of the architecture :class:`PPOLearner` trains, without an env."""
+    name, kwargs = policy_spec(observation_space)
+    return PPO.policy_aliases[name](observation_space, action_space, lambda _: 0.0, **kwargs)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

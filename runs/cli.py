@@ -29,6 +29,40 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     train_cmd.set_defaults(handler=_train)
 
+    eval_cmd = commands.add_parser("evaluate", help="play a saved agent's final policy under the evaluation protocol")
+    eval_cmd.add_argument("agent", metavar="RUN_OR_AGENT", help="run directory, saved-agent directory or checkpoint")
+    eval_cmd.add_argument("--episodes", type=int, default=100)
+    eval_cmd.add_argument("--seed", type=int, default=0)
+    eval_cmd.add_argument("--epsilon", type=float, default=0.001, help="random-action probability (protocol: 0.001)")
+    eval_cmd.add_argument("--envs", type=int, default=8, help="parallel envs the episodes are spread over")
+    eval_cmd.add_argument("--max-frames", type=int, default=108_000, help="episode cap in frames")
+    eval_cmd.add_argument("--deterministic", action="store_true", help="most likely action instead of sampling")
+    eval_cmd.add_argument("--name", help="agent name on the leaderboard (default: the agent's type)")
+    eval_cmd.add_argument("--out", help="results file (default: RUN/evaluation-seed<S>.json)")
+    eval_cmd.add_argument("--no-progress", action="store_true")
+    eval_cmd.set_defaults(handler=_evaluate)
+
+    board_cmd = commands.add_parser("leaderboard", help="aggregate evaluation results next to published agents")
+    board_cmd.add_argument("results", nargs="+", metavar="RESULTS", help="evaluation files or folders holding them")
+    board_cmd.add_argument("--reps", type=int, default=50_000, help="bootstrap replicates")
+    board_cmd.add_argument("--seed", type=int, default=0)
+    board_cmd.add_argument("--baseline", help="agent for the probability of improvement (default: SimPLe)")
+    board_cmd.add_argument("--no-published", action="store_true", help="leave the published agents out")
+    board_cmd.add_argument("--out", default="runs-out/leaderboard", help="folder for leaderboard.md/.html/.png")
+    board_cmd.set_defaults(handler=_leaderboard)
+
+    replay_cmd = commands.add_parser("replay", help="play a saved agent (or an action log) and write a video")
+    replay_cmd.add_argument("agent", metavar="RUN_OR_AGENT", nargs="?", help="not needed with --actions")
+    replay_cmd.add_argument("--episodes", type=int, default=1)
+    replay_cmd.add_argument("--seed", type=int, default=0)
+    replay_cmd.add_argument("--epsilon", type=float, default=0.0)
+    replay_cmd.add_argument("--max-frames", type=int, default=108_000)
+    replay_cmd.add_argument("--video", help="mp4 to write, score overlaid")
+    replay_cmd.add_argument("--actions", help="replay this action log instead of a policy")
+    replay_cmd.add_argument("--log", help="where to write the action log (default: beside the video)")
+    replay_cmd.add_argument("--watch", action="store_true", help="show the game in a window (needs a display)")
+    replay_cmd.set_defaults(handler=_replay)
+
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
@@ -95,6 +129,97 @@ def _train(args: argparse.Namespace) -> int:
     print(f"done: {results['agent_steps']} real agent steps; final eval {final['score_mean']:.1f} "
           f"over {final['episodes']} games" + (f" (HNS {final['hns']:.3f})" if "hns" in final else ""))
     print(f"run directory: {run.path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agents import load
+    from runs.evaluation import EvalConfig, evaluate_agent, write_results
+
+    config = EvalConfig(episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, num_envs=args.envs,
+                        max_episode_frames=args.max_frames, deterministic=args.deterministic)
+    target = Path(args.agent)
+    folder = target if target.is_dir() else target.parent
+    out = Path(args.out) if args.out else folder / f"evaluation-seed{args.seed}.json"
+    if out.exists():
+        raise ValueError(f"{out} exists; evaluations are never overwritten (pass --out with a new file)")
+    agent = load(target)
+    label = args.name or agent.meta.get("agent", agent.meta.get("learner", "agent"))
+    results = evaluate_agent(agent, config, label, progress=not args.no_progress)
+    write_results(results, out)
+    hns = f" (HNS {results['hns']:.3f})" if "hns" in results else ""
+    print(f"{label} on {results['game']}: {results['score_mean']:.1f} mean raw score over {config.episodes} games{hns}")
+    print(f"results: {out}")
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from envs.files import atomic_write_text
+    from runs.leaderboard import (
+        build,
+        html_report,
+        improvement_over,
+        load_results,
+        markdown,
+        profile_png,
+        terminal_table,
+    )
+
+    entries = build(load_results(args.results), reps=args.reps, seed=args.seed,
+                    include_published=not args.no_published)
+    baseline = args.baseline or ("SimPLe" if not args.no_published else entries[0].name)
+    improvement = improvement_over(entries, baseline)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    png = profile_png(entries, out / "profiles.png")
+    atomic_write_text(out / "leaderboard.md", markdown(entries, improvement, baseline))
+    atomic_write_text(out / "leaderboard.html", html_report(entries, improvement, baseline, png))
+    print(terminal_table(entries))
+    print(f"\nprobability of improvement over {baseline}: "
+          + ", ".join(f"{name} {p:.2f}" for name, p in improvement.items()))
+    print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.html'}, {png}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+    from pathlib import Path
+
+    from envs import AtariConfig
+    from runs.replay import load_log, replay, write_outputs
+
+    if args.watch and not os.environ.get("DISPLAY"):
+        raise ValueError("--watch needs a display (DISPLAY is not set); write a --video instead")
+    log = load_log(args.actions) if args.actions else None
+    if log:
+        env_id, env_config, agent = log["env_id"], AtariConfig(**log["env"]), None
+    elif args.agent:
+        from agents import load
+
+        agent = load(args.agent)
+        env_id, env_config = agent.env_id, agent.env_config
+    else:
+        raise ValueError("give RUN_OR_AGENT to play, or --actions LOG to replay")
+    env_config = dataclasses.replace(env_config, max_episode_frames=args.max_frames) if not log else env_config
+    new_log, frames = replay(env_id, env_config, args.episodes, args.seed, agent, log, args.epsilon, args.watch)
+    video = Path(args.video) if args.video else None
+    log_path = Path(args.log) if args.log else (video.with_suffix(".actions.json") if video else Path("actions.json"))
+    if log:
+        for i, (old, new) in enumerate(zip(log["episodes"], new_log["episodes"])):
+            same = old["frames_sha256"] == new["frames_sha256"]
+            verdict = "identical to" if same else "DIFFER from"
+            print(f"episode {i + 1}: score {new['score']:g}; frames {verdict} the log")
+    else:
+        for i, episode in enumerate(new_log["episodes"]):
+            steps = len(episode["actions"])
+            print(f"episode {i + 1} (seed {episode['seed']}): score {episode['score']:g}, {steps} steps")
+    write_outputs(new_log, frames, video, log_path)
+    print(f"action log: {log_path}" + (f"\nvideo: {video}" if video else ""))
     return 0
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agents import PPOConfig, PPOLearner
+from agents import PPOConfig, PPOLearner, save_agent
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, make_vector_env
 from envs.validate import require_range
 from runs.evaluation import play_episodes, score_summary
@@ -92,6 +92,8 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
         "final_eval": evaluation or evaluate(learner, config, seed=config.seed + 10**6 + learner.num_timesteps),
         "wall_time_s_last_session": round(time.time() - started, 1),
     }
+    save_agent(run.path / "agent", learner.model.policy, config.env.game, config.env, "sb3-ppo",
+               {"agent": config.agent, "run": str(run.path), "agent_steps": learner.num_timesteps})
     run.finish(results)
     return results
 

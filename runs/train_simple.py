@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents import save_agent
 from agents.simple import SimPLeAgent, SimPLeConfig
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
 from envs.validate import require_range
@@ -74,5 +75,8 @@ def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) 
         "phase_seconds": record["seconds"],
         "model_quality": record.get("model_quality", []), "wall_time_s_last_session": round(time.time() - started, 1),
     }
+    save_agent(run.path / "agent", agent.policy.model.policy, config.env.game, config.env, "sb3-ppo",
+               {"agent": "simple", "run": str(run.path), "agent_steps": record["real_steps"],
+                "world_model": f"../checkpoints/{record['checkpoints']['world_model']}"})
     run.finish(results)
     return json.loads(json.dumps(results))

@@ -1,0 +1,125 @@
+"""The saved-agent format: a directory any agent writes and :func:`load` reads back without training state.
+
+    agent.json   format, learner, env id and protocol config, observation and action spaces, versions
+    policy.pt    policy weights only (loaded with ``weights_only=True``: no pickled code runs)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+
+from agents.ppo import build_policy, load_checkpoint
+from envs import AtariConfig, make_vector_env
+from envs.files import atomic_write, atomic_write_text, read_checkpoint
+
+AGENT_FORMAT = "rl-workbench/agent-v1"
+POLICY_FORMAT = "rl-workbench/policy-v1"
+
+
+@dataclass
+class SavedAgent:
+    """A trained policy with the observation protocol it was trained under.
+
+    Attributes:
+        env_id: the game or Gymnasium id; ``env_config``: the protocol (train mode as trained).
+        policy: the SB3 actor-critic network (on CPU unless moved).
+        meta: the rest of ``agent.json`` (learner, versions, training run).
+    """
+
+    env_id: str
+    env_config: AtariConfig
+    policy: torch.nn.Module
+    meta: dict[str, Any]
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Actions (B,) for observations (B, *obs_shape)."""
+        actions, _ = self.policy.predict(obs, deterministic=deterministic)
+        return np.asarray(actions)
+
+
+def save_agent(path: str | Path, policy: torch.nn.Module, env_id: str, env_config: AtariConfig,
+               learner: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``policy`` and its protocol as a saved-agent directory (files written atomically)."""
+    path = Path(path)
+    meta = {
+        "format": AGENT_FORMAT, "learner": learner, "env_id": env_id, "env": dataclasses.asdict(env_config),
+        "observation_space": {"shape": list(policy.observation_space.shape),
+                              "dtype": str(policy.observation_space.dtype)},
+        "action_space": {"n": int(policy.action_space.n)},
+        "versions": {name: _version(name) for name in ("torch", "stable-baselines3", "gymnasium", "ale-py")},
+        **(extra or {}),
+    }
+    state = {"format": POLICY_FORMAT, "weights": policy.state_dict()}
+    atomic_write(path / "policy.pt", lambda tmp: torch.save(state, tmp))
+    atomic_write_text(path / "agent.json", json.dumps(meta, indent=2))
+    return path
+
+
+def load(path: str | Path) -> SavedAgent:
+    """Load a saved agent from its directory, from a finished run directory (its ``agent/``), or from a
+    PPO checkpoint ``.pt`` inside a run directory (the run's ``config.yaml`` gives the protocol).
+
+    Raises:
+        ValueError: missing, corrupt or foreign files, or a run that has not finished (no final policy).
+    """
+    path = Path(path)
+    if path.suffix == ".pt":
+        return _from_checkpoint(path)
+    if (path / "agent.json").exists():
+        return _from_agent_dir(path)
+    if (path / "config.yaml").exists():
+        if not (path / "agent").exists():
+            raise ValueError(f"{path} is a run directory without a final agent (unfinished run?); "
+                             "only the final policy of a finished run can be loaded")
+        return _from_agent_dir(path / "agent")
+    raise ValueError(
+        f"{path} is neither a saved agent (agent.json), a run directory (config.yaml) nor a .pt checkpoint")
+
+
+def _from_agent_dir(path: Path) -> SavedAgent:
+    try:
+        meta = json.loads((path / "agent.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path / 'agent.json'} is not readable JSON: {e}") from e
+    if meta.get("format") != AGENT_FORMAT:
+        raise ValueError(f"{path} is not a saved agent of format {AGENT_FORMAT!r} (found {meta.get('format')!r})")
+    env_config = AtariConfig(**meta["env"])
+    policy = _policy_for(meta["env_id"], env_config)
+    policy.load_state_dict(read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"])
+    return SavedAgent(meta["env_id"], env_config, policy.eval(), meta)
+
+
+def _from_checkpoint(path: Path) -> SavedAgent:
+    config_path = path.parent.parent / "config.yaml"
+    if not config_path.exists():
+        raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no {config_path})")
+    config = yaml.safe_load(config_path.read_text())
+    env_config = AtariConfig(**config["env"])
+    policy = _policy_for(env_config.game, env_config)
+    policy.load_state_dict(load_checkpoint(path)["policy"])
+    meta = {"learner": "sb3-ppo", "env_id": env_config.game, "run": str(path.parent.parent), "checkpoint": path.name}
+    return SavedAgent(env_config.game, env_config, policy.eval(), meta)
+
+
+def _policy_for(env_id: str, env_config: AtariConfig) -> torch.nn.Module:
+    env: gym.vector.VectorEnv = make_vector_env(env_id, 1, env_config)
+    try:
+        return build_policy(env.single_observation_space, env.single_action_space)
+    finally:
+        env.close()
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
