@@ -46,6 +46,7 @@ def load_results(paths: list[str | Path]) -> dict[str, dict[str, list[float]]]:
     files = _expand(paths)
     table: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     protocols: dict[tuple, str] = {}
+    sources: dict[tuple, Path] = {}
     for f in files:
         try:
             result = json.loads(f.read_text())
@@ -62,6 +63,11 @@ def load_results(paths: list[str | Path]) -> dict[str, dict[str, list[float]]]:
             first, second = list(protocols.items())[:2]
             raise ValueError(f"mixed protocols in one leaderboard: {first[1]} used {_describe(first[0])} but "
                              f"{second[1]} used {_describe(second[0])}")
+        key = (result["agent"], result["game"], result.get("source") or str(f))
+        if key in sources:
+            raise ValueError(f"{sources[key]} and {f} evaluate the same trained run; a run counts once on a "
+                             "leaderboard (evaluate it once, with enough episodes)")
+        sources[key] = f
         table[result["agent"]][result["game"]].append(float(result["score_mean"]))
     return {agent: dict(games) for agent, games in table.items()}
 

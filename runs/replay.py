@@ -85,8 +85,9 @@ def write_outputs(log: dict[str, Any], frames: list[np.ndarray], video: Path | N
 
 def _overlay(frame: np.ndarray, text: str, scale: int) -> np.ndarray:
     big = cv2.resize(frame, (frame.shape[1] * scale, frame.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    cv2.putText(big, text, (8, big.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(big, text, (8, big.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    (width, height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
+    cv2.rectangle(big, (0, big.shape[0] - height - 16), (width + 16, big.shape[0]), (0, 0, 0), -1)
+    cv2.putText(big, text, (8, big.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
     return big
 
 

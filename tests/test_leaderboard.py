@@ -1,0 +1,100 @@
+"""Leaderboard aggregates against hand-computed values and the published reference; bad inputs."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from envs import atari100k_games, find_game
+from runs.aggregates import bootstrap_intervals, point_estimates, probability_of_improvement, trimmed_mean
+from runs.leaderboard import build, load_results
+from runs.published import published_agents
+
+REFERENCE = Path(__file__).parent.parent / "runs" / "data" / "published_scores.csv"
+
+
+def test_aggregates_on_a_small_matrix_by_hand():
+    table = {"A": np.array([0.0, 1.0]), "B": np.array([2.0, 3.0]), "C": np.array([0.5, 0.5])}
+    est = point_estimates(table)
+    assert est["mean"] == pytest.approx(7.0 / 6)  # pooled 0, 1, 2, 3, .5, .5
+    assert est["median"] == pytest.approx(0.5)  # game means .5, 2.5, .5
+    assert est["iqm"] == pytest.approx((0.5 + 0.5 + 1.0 + 2.0) / 4)  # drop int(.25 * 6) = 1 from each end
+    assert est["optimality_gap"] == pytest.approx(1 - (0 + 1 + 1 + 1 + 0.5 + 0.5) / 6)
+    assert trimmed_mean(np.arange(8.0)) == pytest.approx(3.5)
+
+
+def test_aggregates_reproduce_the_published_reference():
+    simple = next(a for a in published_agents() if a.name == "SimPLe")
+    hns = {g: np.array([find_game(g).human_normalized(s) for s in v]) for g, v in simple.scores.items()}
+    est = point_estimates(hns)
+    assert [round(est[k], 3) for k in ("mean", "median", "iqm", "optimality_gap")] == [0.332, 0.134, 0.130, 0.729]
+
+
+def test_bootstrap_intervals_contain_the_estimate_shrink_with_runs_and_repeat_with_a_seed():
+    rng = np.random.default_rng(0)
+    few = {f"g{i}": rng.normal(1.0, 0.5, 3) for i in range(10)}
+    many = {f"g{i}": rng.normal(1.0, 0.5, 30) for i in range(10)}
+    est, ci_few = point_estimates(few), bootstrap_intervals(few, reps=3000, seed=1)
+    ci_many = bootstrap_intervals(many, reps=3000, seed=1)
+    for k, (low, high) in ci_few.items():
+        assert low <= est[k] <= high
+        assert ci_many[k][1] - ci_many[k][0] < high - low
+    assert bootstrap_intervals(few, reps=3000, seed=1) == ci_few
+
+
+def test_probability_of_improvement_by_hand():
+    x = {"A": np.array([1.0, 3.0]), "B": np.array([2.0])}
+    y = {"A": np.array([2.0]), "B": np.array([2.0]), "C": np.array([9.0])}
+    assert probability_of_improvement(x, y) == pytest.approx((0.5 + 0.5) / 2)  # C is not shared
+
+
+def test_human_normalised_scores_match_the_reference_for_all_26_games():
+    rows = {r["game"]: r for r in csv.DictReader(REFERENCE.read_text().splitlines())}
+    assert len(atari100k_games()) == 26
+    for game in atari100k_games():
+        r = rows[game.name]
+        random, human = float(r["random"]), float(r["human"])
+        assert game.human_normalized(random) == 0 and game.human_normalized(human) == pytest.approx(1)
+        simple = float(r["SimPLe"])
+        assert game.human_normalized(simple) == pytest.approx((simple - random) / (human - random))
+
+
+def write_result(path, game="Pong", score=-10.0, **changes):
+    result = {"format": "rl-workbench/evaluation-v1", "agent": "mine", "game": game, "policy": "final",
+              "protocol": "atari100k-v1", "eval": {"epsilon": 0.001},
+              "env": {"sticky_actions": 0.0, "frame_skip": 4, "noop_max": 30, "max_episode_frames": 108000,
+                      "full_action_space": False},
+              "score_mean": score, "scores": [score], "source": str(path)}
+    for key, value in changes.items():
+        if key in ("sticky_actions",):
+            result["env"][key] = value
+        else:
+            result[key] = value
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_missing_games_are_missing_not_zero(tmp_path):
+    ours = load_results([write_result(tmp_path / "a.json", "Pong", -10.0), write_result(tmp_path / "b.json", "Breakout", 10)])
+    entries = build(ours, reps=200, include_published=False)
+    assert set(entries[0].hns) == {"Pong", "Breakout"}
+    from runs.leaderboard import per_game_rows
+
+    rows = {r[0]: r[1] for r in per_game_rows(entries)[1:]}
+    assert rows["Alien"] == "-" and rows["Pong"] != "-"
+
+
+def test_bad_leaderboard_inputs_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_results([tmp_path / "missing.json"])
+    with pytest.raises(ValueError, match="final policies only"):
+        load_results([write_result(tmp_path / "best.json", policy="best")])
+    with pytest.raises(ValueError, match="mixed protocols.*sticky_actions=0.25"):
+        load_results([write_result(tmp_path / "a.json"), write_result(tmp_path / "b.json", sticky_actions=0.25)])
+    (tmp_path / "foreign.json").write_text("{}")
+    with pytest.raises(ValueError, match="not an evaluation results file"):
+        load_results([tmp_path / "foreign.json"])
+    twice = [write_result(tmp_path / "c.json", source="run1"), write_result(tmp_path / "d.json", source="run1")]
+    with pytest.raises(ValueError, match="same trained run"):
+        load_results(twice)
