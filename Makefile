@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+DEMO   := runs-out/demo-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: install demo test test-slow lint bench clean
 
@@ -18,7 +19,10 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/workbench train --agent simple --preset demo $(ARGS)
+	$(VENV)/bin/workbench train --agent simple --preset demo --out $(DEMO) $(ARGS)
+	$(VENV)/bin/workbench evaluate $(DEMO) --episodes 4 --envs 4 --max-frames 18000
+	$(VENV)/bin/workbench replay $(DEMO) --max-frames 18000 --video $(DEMO)/videos/replay.mp4
+	@echo "demo run: $(DEMO) (results.json, evaluation-seed0.json, videos/)"
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)

@@ -76,7 +76,8 @@ def write_result(path, game="Pong", score=-10.0, **changes):
 
 
 def test_missing_games_are_missing_not_zero(tmp_path):
-    ours = load_results([write_result(tmp_path / "a.json", "Pong", -10.0), write_result(tmp_path / "b.json", "Breakout", 10)])
+    files = [write_result(tmp_path / "a.json", "Pong", -10.0), write_result(tmp_path / "b.json", "Breakout", 10)]
+    ours = load_results(files)
     entries = build(ours, reps=200, include_published=False)
     assert set(entries[0].hns) == {"Pong", "Breakout"}
     from runs.leaderboard import per_game_rows
