@@ -95,7 +95,7 @@ def _from_agent_dir(path: Path) -> SavedAgent:
     env_config = AtariConfig(**meta["env"])
     policy = _policy_for(meta["env_id"], env_config)
     policy.load_state_dict(read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"])
-    return SavedAgent(meta["env_id"], env_config, policy.eval(), meta)
+    return SavedAgent(meta["env_id"], env_config, policy.eval(), {**meta, "path": str(path)})
 
 
 def _from_checkpoint(path: Path) -> SavedAgent:

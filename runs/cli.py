@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument("--actions", help="replay this action log instead of a policy")
     replay_cmd.add_argument("--log", help="where to write the action log (default: beside the video)")
     replay_cmd.add_argument("--watch", action="store_true", help="show the game in a window (needs a display)")
+    replay_cmd.add_argument("--dream", action="store_true",
+                            help="world-model agents: write real | imagined side by side from the same start")
+    replay_cmd.add_argument("--dream-steps", type=int, default=100)
     replay_cmd.set_defaults(handler=_replay)
 
     args = parser.parse_args(argv)
@@ -206,6 +209,8 @@ def _replay(args: argparse.Namespace) -> int:
     else:
         raise ValueError("give RUN_OR_AGENT to play, or --actions LOG to replay")
     env_config = dataclasses.replace(env_config, max_episode_frames=args.max_frames) if not log else env_config
+    if args.dream:
+        return _dream(args, agent, env_id, env_config)
     new_log, frames = replay(env_id, env_config, args.episodes, args.seed, agent, log, args.epsilon, args.watch)
     video = Path(args.video) if args.video else None
     log_path = Path(args.log) if args.log else (video.with_suffix(".actions.json") if video else Path("actions.json"))
@@ -220,6 +225,23 @@ def _replay(args: argparse.Namespace) -> int:
             print(f"episode {i + 1} (seed {episode['seed']}): score {episode['score']:g}, {steps} steps")
     write_outputs(new_log, frames, video, log_path)
     print(f"action log: {log_path}" + (f"\nvideo: {video}" if video else ""))
+    return 0
+
+
+def _dream(args: argparse.Namespace, agent, env_id: str, env_config) -> int:
+    from pathlib import Path
+
+    from envs.video import write_mp4
+    from runs.replay import dream
+    from world_models import SimPLeWorldModel
+
+    if agent is None or "world_model" not in agent.meta:
+        raise ValueError("--dream needs an agent trained with a world model (e.g. --agent simple)")
+    model = SimPLeWorldModel.from_checkpoint(Path(agent.meta["path"]) / agent.meta["world_model"])
+    frames = dream(agent, model, env_id, env_config, args.seed, args.dream_steps)
+    video = Path(args.video or "dream.mp4")
+    write_mp4(frames, video, fps=8)
+    print(f"real | imagined, {len(frames)} steps: {video}")
     return 0
 
 

@@ -94,3 +94,36 @@ def _overlay(frame: np.ndarray, text: str, scale: int) -> np.ndarray:
 def _show(frame: np.ndarray) -> None:
     cv2.imshow("workbench replay", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     cv2.waitKey(1000 // 15)
+
+
+def dream(agent, world_model, env_id: str, env_config: AtariConfig, seed: int, steps: int = 100,
+          scale: int = 4) -> list[np.ndarray]:
+    """Real | imagined, side by side, from the same start: the agent plays the real game, and the world
+    model imagines the same actions from the first ``context_frames`` real frames on.
+
+    Returns video frames of the agent's observation frames (not the full screen), upscaled ``scale`` times.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    config = dataclasses.replace(env_config, mode="eval")
+    env = make_env(env_id, config)
+    obs, _ = env.reset(seed=seed)
+    k = world_model.config.context_frames
+    for _ in range(k - 1):  # until the stack holds k real frames (it is zero-padded after a reset)
+        obs, *_ = env.step(int(agent.act(obs[None])[0]))
+    state = world_model.initial_state(torch.from_numpy(obs[None, -k:]))
+    generator = torch.Generator(device=world_model.device).manual_seed(seed)
+    frames = []
+    for t in range(steps):
+        action = int(agent.act(obs[None])[0])
+        obs, _, terminated, truncated, _ = env.step(action)
+        out = world_model.step(state, torch.tensor([action]), generator)
+        state = out.state
+        real, imagined = obs[-1], out.frame[0].cpu().numpy()
+        gap = np.full((real.shape[0], 2, 3), 255, np.uint8)
+        frames.append(_overlay(np.concatenate([real, gap, imagined], axis=1), f"real | imagined  t={t + 1}", scale))
+        if terminated or truncated:
+            break
+    env.close()
+    return frames

@@ -55,3 +55,13 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
     names = set().union(*(m.keys() for m in read_metrics(out)))
     assert {"world_model/loss", "world_model/heldout_psnr@1", "simulated/ep_rew_mean", "real/steps",
             "time/model_s", "eval/score_mean"} <= names
+
+    # the finished run is a saved agent: evaluate it and dream with its world model
+    assert main(["evaluate", str(out), "--episodes", "2", "--envs", "2", "--max-frames", "400", "--no-progress"]) == 0
+    assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple"
+    dream = tmp_path / "dream.mp4"
+    assert main(["replay", str(out), "--dream", "--dream-steps", "5", "--video", str(dream)]) == 0
+    video = cv2.VideoCapture(str(dream))
+    ok, frame = video.read()
+    assert ok and frame.shape == (64 * 4, (64 * 2 + 2) * 4, 3)  # real | imagined, x4
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
