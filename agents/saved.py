@@ -72,6 +72,8 @@ def load(path: str | Path) -> SavedAgent:
         ValueError: missing, corrupt or foreign files, or a run that has not finished (no final policy).
     """
     path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist (expected a run directory, saved agent or checkpoint)")
     if path.suffix == ".pt":
         return _from_checkpoint(path)
     if (path / "agent.json").exists():

@@ -74,6 +74,8 @@ def test_loading_checkpoints_and_bad_agents(tmp_path):
 
     with pytest.raises(ValueError, match="neither a saved agent"):
         load(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        load(tmp_path / "no-such-run")
     saved = tiny_agent(tmp_path / "saved")
     (saved / "policy.pt").write_bytes(b"corrupt")
     with pytest.raises(ValueError, match="not a readable saved policy checkpoint"):
