@@ -10,6 +10,7 @@ from envs.factory import check_env_id, is_atari, make_env, make_vector_env
 from envs.games import Game, atari100k_games, find_game
 from envs.store import ExperienceStore
 from envs.toy_worlds import MovingSquareEnv
+from envs.vase_world import VaseWorldEnv
 from envs.vector import NativeAtariVectorEnv
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Game",
     "MovingSquareEnv",
     "NativeAtariVectorEnv",
+    "VaseWorldEnv",
     "atari100k_games",
     "check_env_id",
     "find_game",

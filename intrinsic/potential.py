@@ -1,0 +1,135 @@
+"""The arrow-of-time potential h(s) and the intrinsic reward made from its jumps."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from envs import ExperienceStore
+from envs.files import atomic_write, read_checkpoint
+from intrinsic.config import ArrowOfTimeConfig
+
+CHECKPOINT_FORMAT = "rl-workbench/arrow-of-time-v1"
+
+
+def potential_network(obs_shape: tuple[int, ...], hidden: int) -> nn.Module:
+    """An MLP for vector or small-grid observations, a conv net for image stacks (H, W >= 32)."""
+    if len(obs_shape) >= 3 and min(obs_shape[-2:]) >= 32:
+        channels = obs_shape[0] * (obs_shape[-1] if len(obs_shape) == 4 else 1)
+        return nn.Sequential(
+            _ToChannels(), nn.Conv2d(channels, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+            nn.Linear(64 * 16, hidden), nn.ReLU(), nn.Linear(hidden, 1),
+        )
+    return nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(obs_shape)), hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+
+class _ToChannels(nn.Module):
+    """(B, S, H, W) or (B, S, H, W, 3) pixel values -> (B, C, H, W) in [0, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 5:
+            x = x.permute(0, 1, 4, 2, 3).flatten(1, 2)
+        return x / 255.0
+
+
+class ArrowOfTime:
+    """Learns h(s) from consecutive pairs by maximising J = E[h(s') - h(s)] under a regulariser.
+
+    Loss (trajectory regulariser): ``-mean(dh) + lambda * mean(dh^2)`` (+ ``l2_lambda * mean(h^2)``).
+    Reports and rewards use ``2 * lambda * dh``: about 1 for transitions never reversed, 0 for reversible ones.
+    """
+
+    def __init__(self, config: ArrowOfTimeConfig, obs_shape: tuple[int, ...], device: str = "cpu") -> None:
+        self.config, self.obs_shape, self.device = config, tuple(obs_shape), torch.device(device)
+        self.network = potential_network(self.obs_shape, config.hidden).to(self.device)
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate)
+        self.delta = config.delta
+
+    def h(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Potential of a batch of observations, (B,)."""
+        x = torch.as_tensor(obs, device=self.device).float()
+        return self.network(self._masked(x)).squeeze(-1)
+
+    def jump(self, obs: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        """``2 * lambda * (h(s') - h(s))`` per transition, (B,)."""
+        with torch.no_grad():
+            dh = self.h(next_obs) - self.h(obs)
+        return (2 * self.config.trajectory_lambda * dh).cpu().numpy()
+
+    def loss(self, obs: torch.Tensor, next_obs: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, h_next = self.h(obs), self.h(next_obs)
+        dh = h_next - h
+        j = dh.mean()
+        loss = -j + self.config.trajectory_lambda * dh.pow(2).mean()
+        if self.config.l2_lambda:
+            loss = loss + self.config.l2_lambda * torch.cat([h, h_next]).pow(2).mean()
+        return {"loss": loss, "J": j.detach()}
+
+    def fit(self, store: ExperienceStore, rng: np.random.Generator, steps: int | None = None,
+            where: np.ndarray | None = None) -> dict[str, float]:
+        """Adam on pairs from ``store`` (never across an episode; not across a life loss unless configured).
+        Sets ``delta`` from the training pairs when the config leaves it None."""
+        if not self.config.across_life_loss:
+            no_loss = ~store.life_lost[: store.size]
+            where = no_loss if where is None else where & no_loss
+        metrics: dict[str, float] = {}
+        for _ in range(steps or self.config.steps):
+            batch = store.pairs(self.config.batch_size, rng, where)
+            losses = self.loss(torch.as_tensor(batch["obs"], device=self.device),
+                               torch.as_tensor(batch["next_obs"], device=self.device))
+            self.optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            self.optimizer.step()
+            metrics = {k: float(v.detach()) for k, v in losses.items()}
+        if self.config.delta is None:
+            # Robust to the (rare) events among the pairs: median + 3 scaled MADs of the jumps.
+            sample = store.pairs(4096, rng, where)
+            jumps = self.jump(sample["obs"], sample["next_obs"])
+            median = float(np.median(jumps))
+            self.delta = median + 3 * 1.4826 * float(np.median(np.abs(jumps - median)))
+        return {**metrics, "delta": self.delta}
+
+    def reward(self, obs: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump`` (curiosity)."""
+        jump = self.jump(obs, next_obs)
+        if self.config.mode == "safety":
+            return -self.config.beta * np.maximum(jump - (self.delta or 0.0), 0.0)
+        return -self.config.beta * jump
+
+    def save(self, path: str | Path) -> None:
+        state = {"format": CHECKPOINT_FORMAT, "config": _plain(dataclasses.asdict(self.config)),
+                 "obs_shape": list(self.obs_shape), "delta": self.delta, "weights": self.network.state_dict()}
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> ArrowOfTime:
+        state = read_checkpoint(path, CHECKPOINT_FORMAT, "arrow-of-time")
+        config = state["config"]
+        config["mask"] = tuple(tuple(m) for m in config["mask"])
+        model = cls(ArrowOfTimeConfig(**config), tuple(state["obs_shape"]), device)
+        model.network.load_state_dict(state["weights"])
+        model.delta = state["delta"]
+        return model
+
+    def _masked(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.config.mask:
+            return x
+        x = x.clone()
+        image_axes = (-3, -2) if x.dim() == 5 else (-2, -1)
+        for r0, r1, c0, c1 in self.config.mask:
+            index = [slice(None)] * x.dim()
+            index[image_axes[0]], index[image_axes[1]] = slice(r0, r1), slice(c0, c1)
+            x[tuple(index)] = 0
+        return x
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,19 @@
+"""The protocol every intrinsic reward meets."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from envs import ExperienceStore
+
+
+class IntrinsicReward(Protocol):
+    def fit(self, store: ExperienceStore, rng: np.random.Generator) -> dict[str, float]:
+        """Train on real interaction; returns metrics."""
+
+    def reward(self, obs: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
+        """Intrinsic reward per transition (B,), to be added to the extrinsic one."""
+
+    def save(self, path: str | Path) -> None: ...
