@@ -53,6 +53,8 @@ class ArrowOfTime:
 
     def h(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Potential of a batch of observations, (B,)."""
+        if isinstance(obs, np.ndarray):
+            obs = np.ascontiguousarray(obs)  # views such as obs[::-1] cannot become tensors directly
         x = torch.as_tensor(obs, device=self.device).float()
         return self.network(self._masked(x)).squeeze(-1)
 

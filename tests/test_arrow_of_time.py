@@ -1,0 +1,93 @@
+"""Arrow-of-time potential: the closed-form optimum on a chain, the reward wrappers, files and bad configs."""
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from envs import ExperienceStore
+from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper, IntrinsicRewardWrapper
+
+
+def chain_store(states=6, p_forward=0.7, episodes=300, length=25, seed=0):
+    """Random walks on a chain (one-hot observations) with a drift to the right."""
+    rng = np.random.default_rng(seed)
+    eye = np.eye(states, dtype=np.float32)
+    store = ExperienceStore((states,), frame_stack=1, capacity=episodes * (length + 1), dtype=np.float32)
+    flux = np.zeros((states, states))
+    for _ in range(episodes):
+        s = 0
+        store.begin(eye[[s]])
+        for _ in range(length):
+            nxt = int(np.clip(s + (1 if rng.random() < p_forward else -1), 0, states - 1))
+            flux[s, nxt] += 1
+            store.add([0], eye[[nxt]], [0.0], [False], [False])
+            s = nxt
+    return store, flux, eye
+
+
+def test_sgd_matches_the_closed_form_potential_on_a_chain():
+    torch.manual_seed(0)
+    store, flux, eye = chain_store()
+    model = ArrowOfTime(ArrowOfTimeConfig(trajectory_lambda=0.5, batch_size=1024, steps=1500, learning_rate=3e-3),
+                        (6,))
+    model.fit(store, np.random.default_rng(0))
+    jumps = model.jump(eye[:-1], eye[1:])  # 2 * lambda * (h(i+1) - h(i))
+    forward, backward = np.diag(flux, 1), np.diag(flux, -1)
+    expected = (forward - backward) / (forward + backward)  # normalised net flux through each edge
+    assert np.abs(jumps - expected).max() < 0.05
+
+
+def test_fit_skips_life_losses_unless_asked():
+    store, _, eye = chain_store(episodes=20)
+    store.life_lost[: store.size : 3] = True
+    rows = np.flatnonzero(~store.life_lost[: store.size] & (store.step[: store.size] > 0))
+    batch = store.pairs(2000, np.random.default_rng(0), ~store.life_lost[: store.size])
+    assert not batch["life_lost"].any() and len(rows) > 0
+    with pytest.raises(ValueError, match="no transitions"):
+        store.pairs(1, np.random.default_rng(0), np.zeros(store.size, bool))
+
+
+def test_wrappers_add_exactly_the_configured_reward_and_log_both_parts():
+    import envs  # noqa: F401  registers the vase world
+
+    model = ArrowOfTime(ArrowOfTimeConfig(mode="safety", beta=2.0, delta=0.01), (3, 6, 6))
+    env = IntrinsicRewardWrapper(gym.make("workbench/VaseWorld-v0"), model)
+    obs, _ = env.reset(seed=0)
+    for action in [1, 3, 1, 3, 1]:
+        next_obs, reward, _, _, info = env.step(action)
+        expected = -2.0 * max(model.jump(obs[None], next_obs[None])[0] - 0.01, 0.0)
+        assert info["intrinsic_reward"] == pytest.approx(expected, abs=1e-6)
+        assert reward == pytest.approx(info["extrinsic_reward"] + expected, abs=1e-6)
+        obs = next_obs
+
+    curious = ArrowOfTime(ArrowOfTimeConfig(mode="curiosity", beta=0.5), (3, 6, 6))
+    vec = IntrinsicRewardVectorWrapper(gym.make_vec("workbench/VaseWorld-v0", 3, vectorization_mode="sync",
+                                                    vector_kwargs={"autoreset_mode": "SameStep"}), curious)
+    obs, _ = vec.reset(seed=0)
+    actions = np.array([0, 1, 2])
+    next_obs, reward, _, _, info = vec.step(actions)
+    expected = -0.5 * curious.jump(obs, next_obs)
+    assert np.allclose(info["intrinsic_reward"], expected, atol=1e-6)
+    assert np.allclose(reward, info["extrinsic_reward"] + expected, atol=1e-6)
+
+
+def test_save_load_round_trip(tmp_path):
+    model = ArrowOfTime(ArrowOfTimeConfig(mask=((0, 2, 0, 6),), delta=0.3), (3, 6, 6))
+    model.save(tmp_path / "aot.pt")
+    loaded = ArrowOfTime.load(tmp_path / "aot.pt")
+    obs = np.random.default_rng(0).random((4, 3, 6, 6)).astype(np.float32)
+    assert np.allclose(loaded.jump(obs, obs[::-1]), model.jump(obs, obs[::-1]))
+    assert loaded.delta == 0.3 and loaded.config == model.config
+    (tmp_path / "bad.pt").write_bytes(b"nope")
+    with pytest.raises(ValueError, match="not a readable arrow-of-time checkpoint"):
+        ArrowOfTime.load(tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"trajectory_lambda": -1.0}, r"trajectory_lambda=-1.0 is out of range"),
+    ({"mode": "greedy"}, r"mode='greedy' is not allowed; choose one of \['safety', 'curiosity'\]"),
+    ({"trajectory_lambda": 0.0}, r"unbounded without a regulariser"),
+])
+def test_bad_config_is_a_clear_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ArrowOfTimeConfig(**kwargs)
