@@ -76,8 +76,8 @@ class ExperienceStore:
         self, actions: np.ndarray, next_obs: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
         truncated: np.ndarray, *, raw_rewards: np.ndarray | None = None, life_lost: np.ndarray | None = None,
         episode_over: np.ndarray | None = None, reset_obs: np.ndarray | None = None,
-    ) -> None:
-        """Record one step of every stream.
+    ) -> np.ndarray:
+        """Record one step of every stream; returns the row each stream's transition arrived at (num_streams,).
 
         Args:
             next_obs: (num_streams, *obs_shape) observation each action led to (the final one if it ended).
@@ -88,24 +88,26 @@ class ExperienceStore:
         raw_rewards = rewards if raw_rewards is None else raw_rewards
         life_lost = np.zeros(len(actions), bool) if life_lost is None else life_lost
         episode_over = np.logical_or(terminated, truncated) if episode_over is None else episode_over
+        arrived = np.empty(len(actions), np.int64)
         for s in range(len(actions)):
-            row = self._append(s, next_obs[s], prev=int(self._last_row[s]))
+            row = arrived[s] = self._append(s, next_obs[s], prev=int(self._last_row[s]))
             self.action[row], self.reward[row], self.raw_reward[row] = actions[s], rewards[s], raw_rewards[s]
             self.terminated[row], self.truncated[row], self.life_lost[row] = terminated[s], truncated[s], life_lost[s]
             if episode_over[s] and reset_obs is not None:
                 self._begin_episode(s, reset_obs[s])
+        return arrived
 
     def add_vector_step(
         self, actions: np.ndarray, obs: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
         truncated: np.ndarray, info: dict,
-    ) -> None:
-        """Record a step of a same-step-autoreset vector env from ``envs.make_vector_env``."""
+    ) -> np.ndarray:
+        """Record a step of a same-step-autoreset vector env from ``envs.make_vector_env``; returns arrival rows."""
         ended = np.asarray(info.get("_final_obs", np.zeros(len(actions), bool)))
         next_obs = obs.copy()
         if ended.any():
             next_obs[ended] = np.stack([np.asarray(info["final_obs"][i]) for i in np.flatnonzero(ended)])
         over = info["game_over"] | truncated if "game_over" in info else terminated | truncated
-        self.add(
+        return self.add(
             actions, next_obs, rewards, terminated, truncated, raw_rewards=info.get("raw_reward"),
             life_lost=info.get("life_lost"), episode_over=over, reset_obs=obs,
         )

@@ -74,15 +74,19 @@ class ArrowOfTime:
         return {"loss": loss, "J": j.detach()}
 
     def fit(self, store: ExperienceStore, rng: np.random.Generator, steps: int | None = None,
-            where: np.ndarray | None = None) -> dict[str, float]:
+            where: np.ndarray | None = None, shuffle_order: bool = False) -> dict[str, float]:
         """Adam on pairs from ``store`` (never across an episode; not across a life loss unless configured).
-        Sets ``delta`` from the training pairs when the config leaves it None."""
+        Sets ``delta`` from the training pairs when the config leaves it None. ``shuffle_order`` swaps each
+        pair with probability 1/2: a control that has no arrow of time to find (its J should be near 0)."""
         if not self.config.across_life_loss:
             no_loss = ~store.life_lost[: store.size]
             where = no_loss if where is None else where & no_loss
         metrics: dict[str, float] = {}
         for _ in range(steps or self.config.steps):
             batch = store.pairs(self.config.batch_size, rng, where)
+            if shuffle_order:
+                swap = rng.random(len(batch["obs"])) < 0.5
+                batch["obs"][swap], batch["next_obs"][swap] = batch["next_obs"][swap], batch["obs"][swap].copy()
             losses = self.loss(torch.as_tensor(batch["obs"], device=self.device),
                                torch.as_tensor(batch["next_obs"], device=self.device))
             self.optimizer.zero_grad(set_to_none=True)
