@@ -26,6 +26,7 @@ class SB3VecEnv(VecEnv):
         self._seed: int | None = None
         self._lengths = np.zeros(env.num_envs, np.int64)
         self._returns = np.zeros(env.num_envs, np.float64)
+        self._intrinsic = np.zeros(env.num_envs, np.float64)
         self._start = time.time()
 
     def seed(self, seed: int | None = None) -> list[int | None]:
@@ -46,7 +47,9 @@ class SB3VecEnv(VecEnv):
         obs, reward, terminated, truncated, info = self.env.step(self._actions)
         self.steps_taken += self.num_envs
         self._lengths += 1
-        self._returns += info.get("raw_reward", reward)
+        # Episode returns stay extrinsic (raw game score for Atari); an intrinsic part is kept apart.
+        self._returns += info.get("raw_reward", info.get("extrinsic_reward", reward))
+        self._intrinsic += info.get("intrinsic_reward", 0.0)
         game_over = info["game_over"] | truncated if "game_over" in info else terminated | truncated
         dones = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
@@ -55,8 +58,8 @@ class SB3VecEnv(VecEnv):
             infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
         for i in np.flatnonzero(game_over):
             infos[i]["episode"] = {"r": float(self._returns[i]), "l": int(self._lengths[i]),
-                                   "t": round(time.time() - self._start, 3)}
-            self._lengths[i], self._returns[i] = 0, 0.0
+                                   "t": round(time.time() - self._start, 3), "intrinsic": float(self._intrinsic[i])}
+            self._lengths[i], self._returns[i], self._intrinsic[i] = 0, 0.0, 0.0
         return obs, np.asarray(reward, np.float32), dones, infos
 
     def close(self) -> None:

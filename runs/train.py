@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from agents import PPOConfig, PPOLearner, save_agent
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, make_vector_env
 from envs.validate import require_range
+from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper
+from intrinsic.data import collect_random
 from runs.evaluation import play_episodes, score_summary
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
@@ -26,6 +30,8 @@ class TrainConfig:
         eval_every: agent steps between evaluations and checkpoints; also the resume granularity.
         eval_episodes: full games (eval mode: no life-loss terminal, raw score) per evaluation.
         eval_max_episode_frames: frame cap of evaluation games (protocol: 108,000).
+        intrinsic: ``arrow_of_time`` adds the potential's reward (``arrow``) to training rewards; the potential
+            is first fitted on ``intrinsic_data_steps`` random real steps (reported in results). Scores stay extrinsic.
     """
 
     agent: Literal["ppo"] = "ppo"
@@ -38,6 +44,9 @@ class TrainConfig:
     eval_every: int = 25_000
     eval_episodes: int = 8
     eval_max_episode_frames: int = 108_000
+    intrinsic: Literal["none", "arrow_of_time"] = "none"
+    arrow: ArrowOfTimeConfig = field(default_factory=ArrowOfTimeConfig)
+    intrinsic_data_steps: int = 20_000
 
     def __post_init__(self) -> None:
         check_env_id(self.env.game)
@@ -65,6 +74,8 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
     checkpoint = run.latest_checkpoint()
     env = make_vector_env(config.env.game, config.num_envs, config.env)
     metrics = MetricsLog(run.path, resume_step=_step_of(checkpoint))
+    if config.intrinsic == "arrow_of_time":
+        env = IntrinsicRewardVectorWrapper(env, _potential(config, run, metrics))
     learner = PPOLearner(config.ppo, env, seed=config.seed, device=config.device, log=metrics.log)
     if checkpoint:
         learner.load(checkpoint)
@@ -80,6 +91,9 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
         metrics.log({f"eval/{k}": v for k, v in evaluation.items() if k != "scores"}, learner.num_timesteps)
         learner.save(run.checkpoint_path(learner.num_timesteps))
         run.prune_checkpoints()
+        intrinsic = [e["intrinsic"] for e in learner.model.ep_info_buffer if "intrinsic" in e]
+        if config.intrinsic != "none" and intrinsic:
+            metrics.log({"rollout/ep_intrinsic_mean": float(np.mean(intrinsic))}, learner.num_timesteps)
         bar.write(f"step {learner.num_timesteps}: eval score {evaluation['score_mean']:.1f} "
                   f"over {evaluation['episodes']} games")
     bar.close()
@@ -88,6 +102,8 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
     results = {
         "agent": config.agent, "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
         "agent_steps": learner.num_timesteps, "policy": "final",
+        "intrinsic": config.intrinsic,
+        "intrinsic_data_steps": config.intrinsic_data_steps if config.intrinsic != "none" else 0,
         "checkpoint": str(final.relative_to(run.path)) if final else None,
         "final_eval": evaluation or evaluate(learner, config, seed=config.seed + 10**6 + learner.num_timesteps),
         "wall_time_s_last_session": round(time.time() - started, 1),
@@ -96,6 +112,18 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
                {"agent": config.agent, "run": str(run.path), "agent_steps": learner.num_timesteps})
     run.finish(results)
     return results
+
+
+def _potential(config: TrainConfig, run: RunDir, metrics: MetricsLog) -> ArrowOfTime:
+    """The run's arrow-of-time potential: loaded if a previous session fitted it, else fitted on random play."""
+    path = run.path / "potential.pt"
+    if path.exists():
+        return ArrowOfTime.load(path, config.device)
+    store, _ = collect_random(config.env.game, config.intrinsic_data_steps, config.num_envs, config.seed, config.env)
+    model = ArrowOfTime(config.arrow, store.obs_shape, config.device)
+    metrics.log({f"intrinsic/{k}": v for k, v in model.fit(store, np.random.default_rng(config.seed)).items()}, 0)
+    model.save(path)
+    return model
 
 
 def evaluate(learner: PPOLearner, config: TrainConfig, seed: int) -> dict[str, Any]:

@@ -91,3 +91,37 @@ def test_save_load_round_trip(tmp_path):
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ArrowOfTimeConfig(**kwargs)
+
+
+def test_vase_world_breaks_are_detected_and_reported(tmp_path, capsys):
+    import json
+
+    from runs.cli import main
+
+    out = tmp_path / "fit"
+    assert main(["intrinsic", "fit", "--steps", "8000", "arrow.steps=400", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    held, control = report["heldout"], report["control_shuffled_order"]
+    assert held["auroc"] > 0.95 and held["jump_at_events"] > 0.6 > held["jump_elsewhere"]
+    assert held["J_reversed"] == pytest.approx(-held["J"])  # the exact sign flip on reversed pairs
+    assert abs(control["J"]) < 0.2 * held["J"]
+    assert (out / "potential.pt").exists() and (out / "h_around_events.png").stat().st_size > 0
+
+
+def test_ppo_trains_with_the_arrow_of_time_reward_and_logs_it_apart(tmp_path):
+    import json
+
+    from runs.cli import main
+    from runs.metrics import read_metrics
+
+    out = tmp_path / "run"
+    args = ["train", "--game", "workbench/VaseWorld-v0", "--steps", "2000", "--out", str(out), "--no-progress",
+            "intrinsic=arrow_of_time", "intrinsic_data_steps=2000", "arrow.steps=50", "eval_every=1000",
+            "eval_episodes=2"]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["intrinsic"] == "arrow_of_time" and results["intrinsic_data_steps"] == 2000
+    assert (out / "potential.pt").exists()
+    metrics = read_metrics(out)
+    assert any("intrinsic/J" in m for m in metrics) and any("rollout/ep_intrinsic_mean" in m for m in metrics)
+    assert all(0 <= m["rollout/ep_rew_mean"] <= 1 for m in metrics if "rollout/ep_rew_mean" in m)  # extrinsic only
