@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.files import atomic_write_text
 from envs.validate import require_range
 from envs.video import write_mp4
+from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper
 from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv, sequence_batch, store_starts
 from world_models.evaluation import comparison_frames, prediction_metrics
 from world_models.training import train_world_model
@@ -51,6 +52,8 @@ class SimPLeConfig:
             doubled at ``ppo_double_at`` (0-based) and multiplied by ``ppo_last_multiplier`` at the last one.
         heldout_every: episodes whose id is a multiple of this are never trained on (model metrics use them).
         eval_horizons, eval_sequences: model-quality metrics at these autoregressive steps, on this many sequences.
+        intrinsic: ``arrow_of_time`` refits the potential ``arrow`` on all real data at every model phase and adds
+            its reward inside the simulated env; simulated returns are then logged without it.
     """
 
     model: SimPLeModelConfig = field(default_factory=SimPLeModelConfig)
@@ -69,6 +72,8 @@ class SimPLeConfig:
     heldout_every: int = 8
     eval_horizons: tuple[int, ...] = (1, 5, 15)
     eval_sequences: int = 16
+    intrinsic: Literal["none", "arrow_of_time"] = "none"
+    arrow: ArrowOfTimeConfig = field(default_factory=ArrowOfTimeConfig)
 
     def __post_init__(self) -> None:
         for name in ("iterations", "real_envs", "sim_envs", "rollout_length", "ppo_iterations", "heldout_every"):
@@ -168,6 +173,10 @@ class SimPLeAgent:
                           log=log, progress=self.show_progress)
         self._checkpoint("world_model", iteration,
                          lambda path: self.model.save(path, extra={"optimizer": self.optimizer.state_dict()}))
+        if self.potential is not None:
+            fit = self.potential.fit(self.store, self.rng)
+            self.log({f"intrinsic/{k}": v for k, v in fit.items()}, self.progress["real_steps"])
+            self._checkpoint("potential", iteration, self.potential.save)
         self._evaluate_model(iteration)
 
     def _train_policy(self, iteration: int) -> None:
@@ -196,7 +205,8 @@ class SimPLeAgent:
     # -- state ------------------------------------------------------------------------------------------------
 
     def _new_policy(self) -> PPOLearner:
-        return PPOLearner(self.config.ppo, self.sim_env, seed=self.seed, device=self.device,
+        env = self.sim_env if self.potential is None else IntrinsicRewardVectorWrapper(self.sim_env, self.potential)
+        return PPOLearner(self.config.ppo, env, seed=self.seed, device=self.device,
                           log=lambda m, s: self.log({k.replace("rollout/", "simulated/"): v for k, v in m.items()},
                                                     self.progress["real_steps"]))
 
@@ -249,6 +259,10 @@ class SimPLeAgent:
         starts = store_starts(self.store, config.model.context_frames, newest_rows=config.real_steps_per_iteration)
         self.sim_env = SimulatedVectorEnv(self.model, starts, config.sim_envs, config.rollout_length,
                                           self.env_config.frame_stack)
+        self.potential = None
+        if config.intrinsic == "arrow_of_time":
+            self.potential = (ArrowOfTime.load(checkpoints / saved["potential"], self.device) if "potential" in saved
+                              else ArrowOfTime(config.arrow, self.env_config.observation_shape, self.device))
         self.policy = self._new_policy()
         if "policy" in saved:
             self.policy.load(checkpoints / saved["policy"])

@@ -65,3 +65,13 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
     ok, frame = video.read()
     assert ok and frame.shape == (64 * 4, (64 * 2 + 2) * 4, 3)  # real | imagined, x4
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+
+
+def test_simple_agent_takes_the_arrow_of_time_reward_by_config(tmp_path):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
+                 "simple.arrow.steps=10", "eval_episodes=1"]) == 0
+    progress = json.loads((out / "progress.json").read_text())
+    assert (out / "checkpoints" / progress["checkpoints"]["potential"]).exists()
+    names = set().union(*(m.keys() for m in read_metrics(out)))
+    assert {"intrinsic/J", "intrinsic/delta", "simulated/ep_rew_mean"} <= names
