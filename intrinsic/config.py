@@ -18,6 +18,9 @@ class ArrowOfTimeConfig:
         hidden, learning_rate, batch_size, steps: the network (MLP for vectors, conv net for images) and
             its Adam training on consecutive pairs.
         across_life_loss: also train on pairs whose transition lost a life (Atari).
+        across_terminal: also train on transitions that end an episode (reaching a goal). They are never
+            reversed in the data by construction, so h would learn to rise at every goal; off by default,
+            and the reward wrappers give no intrinsic reward on those steps.
         mask: image regions zeroed before h sees them, as [row0, row1, col0, col1] in pixels (Atari score
             and lives displays are trivial clocks).
         mode: ``safety`` (r - beta * relu(dh - delta)) or ``curiosity`` (r + beta * (-dh)), dh in units of
@@ -33,6 +36,7 @@ class ArrowOfTimeConfig:
     batch_size: int = 256
     steps: int = 2000
     across_life_loss: bool = False
+    across_terminal: bool = False
     mask: tuple[tuple[int, int, int, int], ...] = ()
     mode: Literal["safety", "curiosity"] = "safety"
     beta: float = 1.0

@@ -78,9 +78,12 @@ class ArrowOfTime:
         """Adam on pairs from ``store`` (never across an episode; not across a life loss unless configured).
         Sets ``delta`` from the training pairs when the config leaves it None. ``shuffle_order`` swaps each
         pair with probability 1/2: a control that has no arrow of time to find (its J should be near 0)."""
+        keep = np.ones(store.size, bool)
         if not self.config.across_life_loss:
-            no_loss = ~store.life_lost[: store.size]
-            where = no_loss if where is None else where & no_loss
+            keep &= ~store.life_lost[: store.size]
+        if not self.config.across_terminal:  # episode ends; life losses are terminal too but handled above
+            keep &= ~(store.terminated[: store.size] & ~store.life_lost[: store.size])
+        where = keep if where is None else where & keep
         metrics: dict[str, float] = {}
         for _ in range(steps or self.config.steps):
             batch = store.pairs(self.config.batch_size, rng, where)
