@@ -50,6 +50,7 @@ class ArrowOfTime:
         self.network = potential_network(self.obs_shape, config.hidden).to(self.device)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate)
         self.delta = config.delta
+        self.beta = config.beta  # may be scheduled during training (e.g. ramped up once the task is learnt)
 
     def h(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Potential of a batch of observations, (B,)."""
@@ -108,8 +109,8 @@ class ArrowOfTime:
         """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump`` (curiosity)."""
         jump = self.jump(obs, next_obs)
         if self.config.mode == "safety":
-            return -self.config.beta * np.maximum(jump - (self.delta or 0.0), 0.0)
-        return -self.config.beta * jump
+            return -self.beta * np.maximum(jump - (self.delta or 0.0), 0.0)
+        return -self.beta * jump
 
     def save(self, path: str | Path) -> None:
         state = {"format": CHECKPOINT_FORMAT, "config": _plain(dataclasses.asdict(self.config)),
