@@ -15,7 +15,7 @@ import torch
 from agents import PPOConfig, PPOLearner
 from envs import make_vector_env
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper
-from intrinsic.data import collect_random
+from intrinsic.data import collect_random, event_flags
 
 ENV = "workbench/VaseWorld-v0"
 PPO = PPOConfig(n_steps=125, batch_size=250, n_epochs=4, learning_rate=3e-4, ent_coef=0.01, clip_range=0.2)
@@ -41,9 +41,7 @@ def evaluate(learner: PPOLearner, episodes: int = 200, seed: int = 10_000) -> tu
     successes, breaks, done, broken = 0, 0, 0, np.zeros(8)
     while done < episodes:
         obs, reward, terminated, truncated, info = env.step(learner.act(obs))
-        flags = np.where(info.get("_final_obs", np.zeros(8, bool)), info.get("final_info", {}).get("vase_broken", 0),
-                         info.get("vase_broken", np.zeros(8, bool)))
-        broken += np.asarray(flags, float)
+        broken += event_flags(info, "vase_broken", 8)
         for i in np.flatnonzero(terminated | truncated):
             successes, breaks, done = successes + int(terminated[i]), breaks + broken[i], done + 1
             broken[i] = 0

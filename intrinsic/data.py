@@ -21,13 +21,13 @@ def collect_random(env_id: str, steps: int, num_envs: int = 8, seed: int = 0, co
     for _ in range(steps // num_envs):
         actions = rng.integers(env.single_action_space.n, size=num_envs)
         obs, reward, terminated, truncated, info = env.step(actions)
-        flags = info["life_lost"] if is_atari(env_id) else _flags(info, event_key, num_envs)
+        flags = info["life_lost"] if is_atari(env_id) else event_flags(info, event_key, num_envs)
         events[store.add_vector_step(actions, obs, reward, terminated, truncated, info)] = flags
     env.close()
     return store, events[: store.size]
 
 
-def _flags(info: dict, key: str, n: int) -> np.ndarray:
+def event_flags(info: dict, key: str, n: int) -> np.ndarray:
     """``info[key]`` per env; for envs that just ended, the value lives in ``final_info`` (same-step reset)."""
     flags = np.zeros(n, bool)
     if key in info:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -113,16 +112,14 @@ class ArrowOfTime:
         return -self.beta * jump
 
     def save(self, path: str | Path) -> None:
-        state = {"format": CHECKPOINT_FORMAT, "config": _plain(dataclasses.asdict(self.config)),
+        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
                  "obs_shape": list(self.obs_shape), "delta": self.delta, "weights": self.network.state_dict()}
         atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> ArrowOfTime:
         state = read_checkpoint(path, CHECKPOINT_FORMAT, "arrow-of-time")
-        config = state["config"]
-        config["mask"] = tuple(tuple(m) for m in config["mask"])
-        model = cls(ArrowOfTimeConfig(**config), tuple(state["obs_shape"]), device)
+        model = cls(ArrowOfTimeConfig(**state["config"]), tuple(state["obs_shape"]), device)
         model.network.load_state_dict(state["weights"])
         model.delta = state["delta"]
         return model
@@ -138,8 +135,3 @@ class ArrowOfTime:
             x[tuple(index)] = 0
         return x
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -83,6 +83,14 @@ def score_summary(scores: list[float], env_id: str) -> dict[str, float]:
     return summary
 
 
+def score_policy(act: Callable[[np.ndarray], np.ndarray], env_config: AtariConfig, episodes: int,
+                 max_episode_frames: int, seed: int, num_envs: int = 8) -> dict[str, Any]:
+    """Raw scores of ``episodes`` full games under ``env_config`` (eval mode, given frame cap) and their summary."""
+    capped = dataclasses.replace(env_config, max_episode_frames=max_episode_frames)
+    scores = play_episodes(act, env_config.game, capped, episodes, seed, num_envs)
+    return {**score_summary(scores, env_config.game), "scores": scores}
+
+
 def evaluate_agent(agent, config: EvalConfig, label: str, progress: bool = True) -> dict[str, Any]:
     """Play ``agent`` (a :class:`agents.SavedAgent`) under the evaluation protocol; returns the results record."""
     import torch

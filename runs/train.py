@@ -1,7 +1,6 @@
 """``workbench train``: a model-free baseline (stable-baselines3 PPO) on one env, budget in agent steps."""
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, make_vector_env
 from envs.validate import require_range
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper
 from intrinsic.data import collect_random
-from runs.evaluation import play_episodes, score_summary
+from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
 
@@ -128,9 +127,8 @@ def _potential(config: TrainConfig, run: RunDir, metrics: MetricsLog) -> ArrowOf
 
 def evaluate(learner: PPOLearner, config: TrainConfig, seed: int) -> dict[str, Any]:
     """Score the current policy on ``eval_episodes`` full games in eval mode."""
-    eval_env = dataclasses.replace(config.env, max_episode_frames=config.eval_max_episode_frames)
-    scores = play_episodes(learner.act, config.env.game, eval_env, config.eval_episodes, seed, config.num_envs)
-    return {**score_summary(scores, config.env.game), "scores": scores}
+    return score_policy(learner.act, config.env, config.eval_episodes, config.eval_max_episode_frames, seed,
+                        config.num_envs)
 
 
 def _step_of(checkpoint: Path | None) -> int | None:

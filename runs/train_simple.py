@@ -1,7 +1,6 @@
 """``workbench train --agent simple``: the SimPLe agent in a run directory."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from agents import save_agent
 from agents.simple import SimPLeAgent, SimPLeConfig
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
 from envs.validate import require_range
-from runs.evaluation import play_episodes, score_summary
+from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
 
@@ -62,10 +61,8 @@ def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) 
     bar.update(len(agent.progress["done"]))
     record = agent.run()
     bar.close()
-    eval_env = dataclasses.replace(config.env, max_episode_frames=config.eval_max_episode_frames)
-    scores = play_episodes(agent.policy.act, config.env.game, eval_env, config.eval_episodes,
-                           seed=config.seed + 10**6, num_envs=min(8, config.eval_episodes))
-    final = {**score_summary(scores, config.env.game), "scores": scores}
+    final = score_policy(agent.policy.act, config.env, config.eval_episodes, config.eval_max_episode_frames,
+                         seed=config.seed + 10**6, num_envs=min(8, config.eval_episodes))
     metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
     metrics.close()
     results = {
