@@ -14,7 +14,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.preprocessing import is_image_space
 
-from agents.policies import StackedFramesCNN, is_rgb_stack
+from agents.cswm_features import CSWMFeatures
+from agents.policies import GridCNN, StackedFramesCNN, is_grid_planes, is_rgb_stack
+from agents.policy_config import PolicyConfig
 from agents.sb3_vec_env import SB3VecEnv
 from envs.files import atomic_write, read_checkpoint
 from envs.validate import require_range
@@ -76,25 +78,30 @@ class PPOLearner:
     """stable-baselines3 PPO on a vector env from ``envs.make_vector_env``.
 
     Args:
-        env: the vector env (same-step autoreset); (S, 84, 84) stacks get SB3's Nature CNN,
-            (S, H, W, 3) RGB stacks get SimPLe's small CNN (:class:`StackedFramesCNN`).
+        env: the vector env (same-step autoreset); the policy network follows the observations
+            (:func:`policy_spec`).
         seed: seeds torch, numpy and the env's first reset.
         device: ``cpu``, ``cuda`` or ``auto``.
         log: receives SB3's training statistics as ``log(metrics, num_timesteps)``.
+        policy: the feature extractor (default: by observation shape; or a C-SWM encoder).
     """
 
     def __init__(
         self, config: PPOConfig, env: gym.vector.VectorEnv, seed: int = 0, device: str = "cpu",
-        log: Callable[[dict[str, float], int], None] | None = None,
+        log: Callable[[dict[str, float], int], None] | None = None, policy: PolicyConfig | None = None,
     ) -> None:
         rollout = config.n_steps * env.num_envs
         if rollout % config.batch_size:
             raise ValueError(f"batch_size={config.batch_size} must divide the rollout n_steps x num_envs = {rollout}")
         self.config = config
         self.vec_env = SB3VecEnv(env)
-        policy, policy_kwargs = policy_spec(env.single_observation_space)
-        self.model = PPO(policy, self.vec_env, seed=seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
+        policy = policy or PolicyConfig()
+        self.features = policy.extractor_spec(env.single_observation_space)
+        name, policy_kwargs = policy_spec(env.single_observation_space, self.features)
+        self.model = PPO(name, self.vec_env, seed=seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
                          **vars(config))
+        if policy.cswm_checkpoint:
+            self.model.policy.features_extractor.load_pretrained(policy.cswm_checkpoint)
         self.model.set_logger(Logger(None, [_ForwardWriter(log)] if log else []))
 
     @property
@@ -121,6 +128,7 @@ class PPOLearner:
             "policy": self.model.policy.state_dict(),
             "optimizer": self.model.policy.optimizer.state_dict(),
             "num_timesteps": self.model.num_timesteps,
+            "features": self.features,
         }
         atomic_write(path, lambda tmp: torch.save(state, tmp))
 
@@ -135,17 +143,24 @@ class PPOLearner:
         return dict(self.model.logger.name_to_value)
 
 
-def policy_spec(space: gym.Space) -> tuple[str, dict[str, Any]]:
-    """SB3 policy name and kwargs for an observation space: Nature CNN for (S, 84, 84) stacks,
-    SimPLe's small CNN for (S, H, W, 3) RGB stacks, an MLP for vectors."""
+def policy_spec(space: gym.Space, features: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """SB3 policy name and kwargs for an observation space: a C-SWM encoder when ``features`` (from
+    :meth:`PolicyConfig.extractor_spec`) says so; else Nature CNN for (S, 84, 84) stacks, SimPLe's small CNN
+    for (S, H, W, 3) RGB stacks, :class:`GridCNN` for small float grids, an MLP for vectors."""
+    if features:
+        return "MlpPolicy", {"features_extractor_class": CSWMFeatures, "features_extractor_kwargs": features,
+                             "normalize_images": False}
     if is_rgb_stack(space):
         return "CnnPolicy", {"features_extractor_class": StackedFramesCNN}
+    if is_grid_planes(space):
+        return "MlpPolicy", {"features_extractor_class": GridCNN}
     return ("CnnPolicy", {}) if is_image_space(space) else ("MlpPolicy", {})
 
 
-def build_policy(observation_space: gym.Space, action_space: gym.Space) -> torch.nn.Module:
+def build_policy(observation_space: gym.Space, action_space: gym.Space,
+                 features: dict[str, Any] | None = None) -> torch.nn.Module:
     """A fresh SB3 actor-critic policy of the architecture :class:`PPOLearner` trains, without an env."""
-    name, kwargs = policy_spec(observation_space)
+    name, kwargs = policy_spec(observation_space, features)
     return PPO.policy_aliases[name](observation_space, action_space, lambda _: 0.0, **kwargs)
 
 

@@ -47,14 +47,16 @@ class SavedAgent:
 
 
 def save_agent(path: str | Path, policy: torch.nn.Module, env_id: str, env_config: AtariConfig,
-               learner: str, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``policy`` and its protocol as a saved-agent directory (files written atomically)."""
+               learner: str, extra: dict[str, Any] | None = None, features: dict[str, Any] | None = None) -> Path:
+    """Write ``policy`` and its protocol as a saved-agent directory (files written atomically); ``features``
+    is the feature-extractor spec the policy was built with (None: chosen by observation shape)."""
     path = Path(path)
     meta = {
         "format": AGENT_FORMAT, "learner": learner, "env_id": env_id, "env": dataclasses.asdict(env_config),
         "observation_space": {"shape": list(policy.observation_space.shape),
                               "dtype": str(policy.observation_space.dtype)},
         "action_space": {"n": int(policy.action_space.n)},
+        "features": features,
         "versions": {name: _version(name) for name in ("torch", "stable-baselines3", "gymnasium", "ale-py")},
         **(extra or {}),
     }
@@ -95,7 +97,7 @@ def _from_agent_dir(path: Path) -> SavedAgent:
     if meta.get("format") != AGENT_FORMAT:
         raise ValueError(f"{path} is not a saved agent of format {AGENT_FORMAT!r} (found {meta.get('format')!r})")
     env_config = AtariConfig(**meta["env"])
-    policy = _policy_for(meta["env_id"], env_config)
+    policy = _policy_for(meta["env_id"], env_config, meta.get("features"))
     policy.load_state_dict(read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"])
     return SavedAgent(meta["env_id"], env_config, policy.eval(), {**meta, "path": str(path)})
 
@@ -106,16 +108,17 @@ def _from_checkpoint(path: Path) -> SavedAgent:
         raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no {config_path})")
     config = yaml.safe_load(config_path.read_text())
     env_config = AtariConfig(**config["env"])
-    policy = _policy_for(env_config.game, env_config)
-    policy.load_state_dict(load_checkpoint(path)["policy"])
+    state = load_checkpoint(path)
+    policy = _policy_for(env_config.game, env_config, state.get("features"))
+    policy.load_state_dict(state["policy"])
     meta = {"learner": "sb3-ppo", "env_id": env_config.game, "run": str(path.parent.parent), "checkpoint": path.name}
     return SavedAgent(env_config.game, env_config, policy.eval(), meta)
 
 
-def _policy_for(env_id: str, env_config: AtariConfig) -> torch.nn.Module:
+def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] | None) -> torch.nn.Module:
     env: gym.vector.VectorEnv = make_vector_env(env_id, 1, env_config)
     try:
-        return build_policy(env.single_observation_space, env.single_action_space)
+        return build_policy(env.single_observation_space, env.single_action_space, features)
     finally:
         env.close()
 

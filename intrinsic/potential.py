@@ -104,8 +104,9 @@ class ArrowOfTime:
             self.delta = median + 3 * 1.4826 * float(np.median(np.abs(jumps - median)))
         return {**metrics, "delta": self.delta}
 
-    def reward(self, obs: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
-        """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump`` (curiosity)."""
+    def reward(self, obs: np.ndarray, next_obs: np.ndarray, action: np.ndarray | None = None) -> np.ndarray:
+        """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump``
+        (curiosity); ``action`` is not needed."""
         jump = self.jump(obs, next_obs)
         if self.config.mode == "safety":
             return -self.beta * np.maximum(jump - (self.delta or 0.0), 0.0)

@@ -23,7 +23,7 @@ class IntrinsicRewardWrapper(gym.Wrapper):
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        bonus = float(self.model.reward(self._obs[None], obs[None])[0])
+        bonus = float(self.model.reward(self._obs[None], obs[None], np.asarray([action]))[0])
         if terminated and not info.get("life_lost", False) and _skips_terminal(self.model):
             bonus = 0.0
         self._obs = obs
@@ -51,7 +51,7 @@ class IntrinsicRewardVectorWrapper(gym.vector.VectorWrapper):
             arrived = obs.copy()
             for i in np.flatnonzero(info["_final_obs"]):
                 arrived[i] = info["final_obs"][i]
-        bonus = self.model.reward(self._obs, arrived).astype(np.float32)
+        bonus = self.model.reward(self._obs, arrived, np.asarray(actions)).astype(np.float32)
         if _skips_terminal(self.model):
             bonus[terminated & ~np.asarray(info.get("life_lost", np.zeros_like(terminated)), bool)] = 0.0
         self._obs = obs

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from runs import cli_world_model
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="workbench", description="Sample-efficient Atari agents from world models.")
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     fit_cmd.add_argument("--seed", type=int)
     fit_cmd.add_argument("--out", help="run directory")
     fit_cmd.set_defaults(handler=_intrinsic_fit)
+
+    cli_world_model.add_parser(commands)
 
     args = parser.parse_args(argv)
     try:

@@ -13,13 +13,14 @@ class StepOut:
     """One batched imagined step.
 
     Attributes:
-        frame: (B, H, W, C) uint8, the predicted next frame.
-        reward: (B,) float32 in {-1, 0, 1} (clipped reward, as the real env gives in train mode).
-        state: what the next ``step`` needs (for SimPLe: the last ``context_frames`` frames).
+        frame: (B, H, W, C) uint8, the predicted next frame; None for latent-only models (C-SWM).
+        reward: (B,) float32 in {-1, 0, 1} (clipped reward, as the real env gives in train mode); None for
+            models without a reward head.
+        state: what the next ``step`` needs (SimPLe: the last ``context_frames`` frames; C-SWM: the slots).
     """
 
-    frame: torch.Tensor
-    reward: torch.Tensor
+    frame: torch.Tensor | None
+    reward: torch.Tensor | None
     state: Any
 
 

@@ -1,0 +1,177 @@
+"""``workbench world-model collect|train|eval --model cswm``: C-SWM datasets, training runs and evaluation."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from envs.cswm_datasets import DATASETS, collect_dataset
+from envs.episodes import EpisodeDataset
+from envs.files import atomic_write_text
+from envs.validate import require_choice, require_range
+from runs.metrics import MetricsLog
+from runs.run_dir import RunDir
+from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
+
+DEFAULT_DATA_DIR = "runs-out/data"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which of the paper's datasets, at which size (None: the paper's), and where they are cached."""
+
+    name: Literal["shapes", "cubes", "pong", "spaceinvaders"] = "shapes"
+    train_episodes: int | None = None
+    eval_episodes: int | None = None
+    train_steps: int | None = None
+    directory: str = DEFAULT_DATA_DIR
+
+    def __post_init__(self) -> None:
+        require_choice("data.name", self.name, list(DATASETS))
+        for name in ("train_episodes", "eval_episodes", "train_steps"):
+            if getattr(self, name) is not None:
+                require_range(f"data.{name}", getattr(self, name), 1)
+
+    def path(self, split: str) -> Path:
+        """``<directory>/<name>-<split>-<episodes>x<steps>-seed<seed>.npz``: one file per distinct dataset."""
+        spec = DATASETS[self.name]
+        episodes = (self.train_episodes if split == "train" else self.eval_episodes) or spec.episodes[split]
+        steps = (self.train_steps if split == "train" else None) or spec.steps[split]
+        return Path(self.directory) / f"{self.name}-{split}-{episodes}x{steps}-seed{spec.seeds[split]}.npz"
+
+    def load_or_collect(self, split: str, progress: bool = True) -> EpisodeDataset:
+        """The cached dataset, collected (and saved atomically) the first time it is asked for."""
+        from tqdm import tqdm
+
+        path = self.path(split)
+        if path.exists():
+            return EpisodeDataset.load(path)
+        spec = DATASETS[self.name]
+        episodes = (self.train_episodes if split == "train" else self.eval_episodes) or spec.episodes[split]
+        steps = (self.train_steps if split == "train" else None) or spec.steps[split]
+        bar = tqdm(range(episodes), desc=f"collect {self.name} {split}", unit="episode", disable=not progress,
+                   dynamic_ncols=True)
+        data = collect_dataset(self.name, split, episodes, steps, progress=bar)
+        data.save(path)
+        return data
+
+
+@dataclass(frozen=True)
+class CSWMTrainConfig:
+    """A C-SWM run: data, model (``cswm``), evaluation horizons.
+
+    Attributes:
+        eval_every: epochs between held-out evaluations and checkpoints (also the resume granularity).
+        horizons: rollout lengths of the Hits@1 / MRR evaluation.
+    """
+
+    model: Literal["cswm"] = "cswm"
+    data: DataConfig = field(default_factory=DataConfig)
+    cswm: CSWMConfig = field(default_factory=CSWMConfig)
+    seed: int = 0
+    device: str = "cpu"
+    eval_every: int = 10
+    horizons: tuple[int, ...] = (1, 5, 10)
+
+    def __post_init__(self) -> None:
+        require_range("eval_every", self.eval_every, 1)
+        if not self.horizons or min(self.horizons) < 1:
+            raise ValueError(f"horizons={list(self.horizons)}; allowed: a non-empty list of steps >= 1")
+
+    @property
+    def run_name(self) -> str:
+        return f"cswm-{self.data.name}-seed{self.seed}"
+
+
+def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Train for ``cswm.epochs`` epochs (resuming from the run's last checkpoint), then evaluate."""
+    from tqdm import tqdm
+
+    started = time.time()
+    train_data = config.data.load_or_collect("train", progress)
+    eval_data = config.data.load_or_collect("eval", progress)
+    _check_actions(config.cswm, train_data)
+    torch.manual_seed(config.seed)
+    model = CSWM(config.cswm, train_data.obs_shape, config.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.cswm.learning_rate)
+    epoch = _resume(run, model, optimizer)
+    metrics = MetricsLog(run.path, resume_step=epoch if epoch else None)
+    bar = tqdm(total=config.cswm.epochs * train_data.num_transitions, initial=epoch * train_data.num_transitions,
+               unit="sample", unit_scale=True, desc=f"cswm {config.data.name}", disable=not progress,
+               dynamic_ncols=True)
+    while epoch < config.cswm.epochs:
+        # Seeded per epoch, so a resumed run draws the same batches as an uninterrupted one.
+        rng = np.random.default_rng([config.seed, epoch])
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        tick = time.time()
+        losses = train_epoch(model, optimizer, train_data, rng, generator, on_batch=bar.update)
+        epoch += 1
+        rate = train_data.num_transitions / (time.time() - tick)
+        metrics.log({**{f"train/{k}": v for k, v in losses.items()}, "train/samples_per_s": rate}, epoch)
+        if epoch % config.eval_every == 0 or epoch == config.cswm.epochs:
+            scores = evaluate_rollouts(model, eval_data, config.horizons)
+            metrics.log({f"eval/{k}_h{s['horizon']}": s[k] for s in scores for k in ("hits_at_1", "mrr")}, epoch)
+            bar.write(f"epoch {epoch}: loss {losses['loss']:.4f}, " + _summary(scores))
+            model.save(run.checkpoint_path(epoch), {"optimizer": optimizer.state_dict(), "epoch": epoch})
+            run.prune_checkpoints()
+    bar.close()
+    metrics.close()
+    final = evaluate_rollouts(model, eval_data, config.horizons)
+    results = {
+        "model": "cswm", "data": config.data.name, "seed": config.seed, "epochs": epoch,
+        "train_transitions": train_data.num_transitions, "eval_episodes": eval_data.num_episodes,
+        "evaluation": final, "checkpoint": str(run.latest_checkpoint().relative_to(run.path)),
+        "wall_time_s_last_session": round(time.time() - started, 1),
+    }
+    run.finish(results)
+    return results
+
+
+def evaluate_checkpoint(checkpoint: Path, data: DataConfig, horizons: tuple[int, ...], out: Path,
+                        device: str = "cpu") -> dict[str, Any]:
+    """Evaluate a saved C-SWM on ``data``'s eval split and write ``out`` (never overwritten)."""
+    if out.exists():
+        raise ValueError(f"{out} exists; evaluations are never overwritten (pass --out with a new file)")
+    model = CSWM.from_checkpoint(checkpoint, device)
+    eval_data = data.load_or_collect("eval")
+    results = {"checkpoint": str(checkpoint), "data": data.name, "eval_episodes": eval_data.num_episodes,
+               "evaluation": evaluate_rollouts(model, eval_data, horizons)}
+    atomic_write_text(out, json.dumps(results, indent=2))
+    return results
+
+
+def find_checkpoint(path: Path) -> Path:
+    """A C-SWM checkpoint file, or the newest one in a run directory."""
+    if path.is_file():
+        return path
+    found = sorted((path / "checkpoints").glob("step_*.pt"))
+    if not found:
+        raise ValueError(f"{path} is neither a C-SWM checkpoint nor a run directory with checkpoints/step_*.pt")
+    return found[-1]
+
+
+def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> int:
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        return 0
+    extra = model.load(checkpoint)
+    optimizer.load_state_dict(extra["optimizer"])
+    return int(extra["epoch"])
+
+
+def _check_actions(config: CSWMConfig, data: EpisodeDataset) -> None:
+    if config.num_actions() != data.num_actions:
+        raise ValueError(
+            f"the model takes {config.num_actions()} actions (cswm.action_encoding={config.action_encoding!r}, "
+            f"cswm.actions_per_object={config.actions_per_object}, cswm.num_objects={config.num_objects}) but "
+            f"{data.info.get('dataset')} has {data.num_actions}; use the dataset's preset (e.g. --preset "
+            f"{data.info.get('dataset')})")
+
+
+def _summary(scores: list[dict[str, float]]) -> str:
+    return ", ".join(f"H@1/MRR at {s['horizon']}: {s['hits_at_1']:.3f}/{s['mrr']:.3f}" for s in scores)
