@@ -1,11 +1,13 @@
-"""Real worlds: the Atari 100k protocol, ale-py's native vector env, and the experience store.
+"""Real worlds: the Atari 100k protocol, ale-py's native vector env, toy and block-pushing worlds, experience stores.
 
 Public API::
 
-    from envs import AtariConfig, make_env, make_vector_env, find_game, atari100k_games, ExperienceStore
+    from envs import AtariConfig, make_env, make_vector_env, find_game, atari100k_games, ExperienceStore, EpisodeDataset
 """
 from envs.atari import AtariEnv
+from envs.block_pushing import BlockPushingEnv
 from envs.config import OBS_FORMATS, PROTOCOL_VERSION, AtariConfig
+from envs.episodes import EpisodeDataset
 from envs.factory import check_env_id, is_atari, make_env, make_vector_env
 from envs.games import Game, atari100k_games, find_game
 from envs.store import ExperienceStore
@@ -18,6 +20,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "AtariConfig",
     "AtariEnv",
+    "BlockPushingEnv",
+    "EpisodeDataset",
     "ExperienceStore",
     "Game",
     "MovingSquareEnv",
