@@ -119,7 +119,7 @@ def _train(args: argparse.Namespace) -> int:
     import yaml
 
     from runs.configs import build, load_preset, resolve_preset, to_dict
-    from runs.run_dir import RunDir, default_run_path
+    from runs.run_dir import open_run
 
     agent = args.agent or _agent_of_presets(args.preset, load_preset) or "ppo"
     if agent not in AGENTS:
@@ -139,8 +139,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(data, sort_keys=False), end="")
         return 0
-    run = RunDir(args.out or default_run_path(data, config.run_name), data, seeds={"seed": config.seed})
-    print(f"run directory: {run.path}" + (" (resuming)" if run.resumed else ""), flush=True)
+    run = open_run(data, config.run_name, config.seed, args.out)
     results = getattr(module, train_name)(config, run, progress=not args.no_progress)
     final = results["final_eval"]
     print(f"done: {results['agent_steps']} real agent steps; final eval {final['score_mean']:.1f} "
@@ -262,12 +261,12 @@ def _dream(args: argparse.Namespace, agent, env_id: str, env_config) -> int:
 def _intrinsic_fit(args: argparse.Namespace) -> int:
     from runs.configs import build, to_dict
     from runs.intrinsic_fit import IntrinsicFitConfig, fit_and_report
-    from runs.run_dir import RunDir, default_run_path
+    from runs.run_dir import open_run
 
     flags = {"env": {"game": args.env}, "data_steps": args.steps, "seed": args.seed}
     config = build(IntrinsicFitConfig, [], args.overrides, {k: v for k, v in flags.items() if v is not None})
     data = to_dict(config)
-    run = RunDir(args.out or default_run_path(data, config.run_name), data, seeds={"seed": config.seed})
+    run = open_run(data, config.run_name, config.seed, args.out)
     results = fit_and_report(config, run)
     held, control = results["heldout"], results["control_shuffled_order"]
     auroc = held.get("auroc", float("nan"))

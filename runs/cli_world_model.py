@@ -64,7 +64,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from runs.configs import build, resolve_preset, to_dict
     from runs.cswm_train import CSWMTrainConfig, train_cswm
-    from runs.run_dir import RunDir, default_run_path
+    from runs.run_dir import open_run
 
     presets = [f"cswm-{args.data}"] if args.data else []
     presets += [resolve_preset(name, "cswm") for name in args.preset]
@@ -75,13 +75,11 @@ def _train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(data, sort_keys=False), end="")
         return 0
-    run = RunDir(args.out or default_run_path(data, config.run_name), data, seeds={"seed": config.seed})
-    print(f"run directory: {run.path}" + (" (resuming)" if run.resumed else ""), flush=True)
-    results = train_cswm(config, run, progress=not args.no_progress)
+    results = train_cswm(config, open_run(data, config.run_name, config.seed, args.out), not args.no_progress)
     for entry in results["evaluation"]:
         print(f"{entry['horizon']:>2} steps: Hits@1 {entry['hits_at_1']:.4f}  MRR {entry['mrr']:.4f}  "
               f"({entry['candidates']} candidates)")
-    print(f"run directory: {run.path}")
+    print(f"run directory: {results['run']}")
     return 0
 
 

@@ -123,7 +123,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     metrics.close()
     final = evaluate_rollouts(model, eval_data, config.horizons)
     results = {
-        "model": "cswm", "data": config.data.name, "seed": config.seed, "epochs": epoch,
+        "model": "cswm", "data": config.data.name, "seed": config.seed, "epochs": epoch, "run": str(run.path),
         "train_transitions": train_data.num_transitions, "eval_episodes": eval_data.num_episodes,
         "evaluation": final, "checkpoint": str(run.latest_checkpoint().relative_to(run.path)),
         "wall_time_s_last_session": round(time.time() - started, 1),

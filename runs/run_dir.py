@@ -18,6 +18,13 @@ from runs.manifest import machine_manifest
 DEFAULT_ROOT = Path("runs-out")
 
 
+def open_run(data: dict[str, Any], name: str, seed: int, out: str | None) -> RunDir:
+    """The run directory for a resolved config (``out`` or the default path), announced on stdout."""
+    run = RunDir(out or default_run_path(data, name), data, seeds={"seed": seed})
+    print(f"run directory: {run.path}" + (" (resuming)" if run.resumed else ""), flush=True)
+    return run
+
+
 class RunError(ValueError):
     """A run directory cannot be used as asked (finished, different config, not a run)."""
 

@@ -1,28 +1,25 @@
 """C-SWM behind the WorldModel protocol: contrastive ``loss`` on transitions, latent ``step``."""
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from envs.files import atomic_write, read_checkpoint
+from world_models.checkpoints import Checkpointed
 from world_models.cswm.config import CSWMConfig
 from world_models.cswm.networks import SlotEncoder, TransitionGNN, map_size, object_extractor
 from world_models.protocols import StepOut
 
-CHECKPOINT_FORMAT = "rl-workbench/cswm-v1"
 
-
-class CSWM(nn.Module):
+class CSWM(Checkpointed, nn.Module):
     """Observations (B, C, H, W) uint8 -> K object slots (B, K, D) -> GNN prediction of the next slots.
 
     Trained without pixel reconstruction: the predicted next state must be close (energy) to the encoded
     next observation and the encoded states of other samples must be at least ``hinge`` away.
     """
+
+    CHECKPOINT_FORMAT, CONFIG_CLASS, DESCRIPTION = "rl-workbench/cswm-v1", CSWMConfig, "C-SWM"
+    INIT_ARGS = ("obs_shape",)
 
     def __init__(self, config: CSWMConfig, obs_shape: tuple[int, int, int], device: str | torch.device = "cpu") -> None:
         super().__init__()
@@ -80,24 +77,3 @@ class CSWM(nn.Module):
     def step(self, state: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None = None) -> StepOut:
         """One latent step; C-SWM renders no frame and predicts no reward (both None)."""
         return StepOut(None, None, self.predict(state, action))
-
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Weights, config, observation shape and ``extra`` (e.g. optimiser state), written atomically."""
-        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
-                 "obs_shape": self.obs_shape, "weights": self.state_dict(), "extra": extra or {}}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-    def load(self, path: str | Path) -> dict[str, Any]:
-        """Load weights saved by :meth:`save` (``weights_only``); returns ``extra``."""
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "C-SWM")
-        if state["config"] != dataclasses.asdict(self.config) or tuple(state["obs_shape"]) != self.obs_shape:
-            raise ValueError(f"{path} holds a C-SWM of another config or observation shape")
-        self.load_state_dict(state["weights"])
-        return state["extra"]
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> CSWM:
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "C-SWM")
-        model = cls(CSWMConfig(**state["config"]), tuple(state["obs_shape"]), device)
-        model.load_state_dict(state["weights"])
-        return model

@@ -1,27 +1,24 @@
 """SimPLe's world model behind the WorldModel protocol: ``loss`` on real sequences, batched ``step``."""
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from envs.files import atomic_write, read_checkpoint
+from world_models.checkpoints import Checkpointed
 from world_models.protocols import StepOut
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.network import SimPLeNetwork
 
-CHECKPOINT_FORMAT = "rl-workbench/simple-model-v1"
 
-
-class SimPLeWorldModel(nn.Module):
+class SimPLeWorldModel(Checkpointed, nn.Module):
     """Stochastic (or deterministic) action-conditioned video model of Kaiser et al. (2020).
 
     Frames are uint8 (H, W, C); the state of an imagined rollout is its last ``context_frames`` frames.
     """
+
+    CHECKPOINT_FORMAT, CONFIG_CLASS, DESCRIPTION = "rl-workbench/simple-model-v1", SimPLeModelConfig, "SimPLe model"
+    INIT_ARGS = ("num_actions",)
 
     def __init__(self, config: SimPLeModelConfig, num_actions: int, device: str | torch.device = "cpu") -> None:
         super().__init__()
@@ -81,24 +78,3 @@ class SimPLeWorldModel(nn.Module):
         frame = out.frame_logits.argmax(-1).to(torch.uint8)
         reward = (out.reward_logits.argmax(1) - 1).float()
         return StepOut(frame, reward, torch.cat([state[:, 1:], frame[:, None]], dim=1))
-
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Weights, config and ``extra`` tensors (e.g. optimiser state), written atomically."""
-        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
-                 "num_actions": self.num_actions, "weights": self.state_dict(), "extra": extra or {}}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-    def load(self, path: str | Path) -> dict[str, Any]:
-        """Load weights saved by :meth:`save` (``weights_only``: runs no pickled code); returns ``extra``."""
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "SimPLe model")
-        if state["config"] != dataclasses.asdict(self.config) or state["num_actions"] != self.num_actions:
-            raise ValueError(f"{path} holds a model of another config or action count")
-        self.load_state_dict(state["weights"])
-        return state["extra"]
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SimPLeWorldModel:
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "SimPLe model")
-        model = cls(SimPLeModelConfig(**state["config"]), state["num_actions"], device)
-        model.load_state_dict(state["weights"])
-        return model
