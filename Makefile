@@ -36,6 +36,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/world_model_speed.py
+	$(PY) benchmarks/cswm_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -37,12 +37,16 @@ class DataConfig:
             if getattr(self, name) is not None:
                 require_range(f"data.{name}", getattr(self, name), 1)
 
-    def path(self, split: str) -> Path:
-        """``<directory>/<name>-<split>-<episodes>x<steps>-seed<seed>.npz``: one file per distinct dataset."""
+    def sizes(self, split: str) -> tuple[int, int]:
+        """(episodes, steps per episode) of ``split``: the configured ones, else the paper's."""
         spec = DATASETS[self.name]
         episodes = (self.train_episodes if split == "train" else self.eval_episodes) or spec.episodes[split]
-        steps = (self.train_steps if split == "train" else None) or spec.steps[split]
-        return Path(self.directory) / f"{self.name}-{split}-{episodes}x{steps}-seed{spec.seeds[split]}.npz"
+        return episodes, (self.train_steps if split == "train" else None) or spec.steps[split]
+
+    def path(self, split: str) -> Path:
+        """``<directory>/<name>-<split>-<episodes>x<steps>-seed<seed>.npz``: one file per distinct dataset."""
+        (episodes, steps), seed = self.sizes(split), DATASETS[self.name].seeds[split]
+        return Path(self.directory) / f"{self.name}-{split}-{episodes}x{steps}-seed{seed}.npz"
 
     def load_or_collect(self, split: str, progress: bool = True) -> EpisodeDataset:
         """The cached dataset, collected (and saved atomically) the first time it is asked for."""
@@ -51,9 +55,7 @@ class DataConfig:
         path = self.path(split)
         if path.exists():
             return EpisodeDataset.load(path)
-        spec = DATASETS[self.name]
-        episodes = (self.train_episodes if split == "train" else self.eval_episodes) or spec.episodes[split]
-        steps = (self.train_steps if split == "train" else None) or spec.steps[split]
+        episodes, steps = self.sizes(split)
         bar = tqdm(range(episodes), desc=f"collect {self.name} {split}", unit="episode", disable=not progress,
                    dynamic_ncols=True)
         data = collect_dataset(self.name, split, episodes, steps, progress=bar)
