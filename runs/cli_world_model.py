@@ -29,6 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="cpu, cuda, cuda:1")
     train.add_argument("--out", help="run directory (default: runs-out/cswm-<data>-seed<S>-<config hash>)")
+    train.add_argument("--extend", metavar="RUN", help="start from RUN's last checkpoint (same config, more epochs)")
     train.add_argument("--print-config", action="store_true")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=_train)
@@ -60,10 +61,12 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import yaml
 
     from runs.configs import build, resolve_preset, to_dict
-    from runs.cswm_train import CSWMTrainConfig, train_cswm
+    from runs.cswm_train import CSWMTrainConfig, extend_from, train_cswm
     from runs.run_dir import open_run
 
     presets = [f"cswm-{args.data}"] if args.data else []
@@ -75,7 +78,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(data, sort_keys=False), end="")
         return 0
-    results = train_cswm(config, open_run(data, config.run_name, config.seed, args.out), not args.no_progress)
+    run = open_run(data, config.run_name, config.seed, args.out)
+    if args.extend:
+        extend_from(Path(args.extend), run, config)
+    results = train_cswm(config, run, not args.no_progress)
     for entry in results["evaluation"]:
         print(f"{entry['horizon']:>2} steps: Hits@1 {entry['hits_at_1']:.4f}  MRR {entry['mrr']:.4f}  "
               f"({entry['candidates']} candidates)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,13 +10,14 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+import yaml
 
 from envs.cswm_datasets import DATASETS, collect_dataset
 from envs.episodes import EpisodeDataset
 from envs.files import atomic_write_text
 from envs.validate import require_choice, require_range
 from runs.metrics import MetricsLog
-from runs.run_dir import RunDir
+from runs.run_dir import RunDir, config_differences
 from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
 
 DEFAULT_DATA_DIR = "runs-out/data"
@@ -145,6 +147,24 @@ def evaluate_checkpoint(checkpoint: Path, data: DataConfig, horizons: tuple[int,
                "evaluation": evaluate_rollouts(model, eval_data, horizons)}
     atomic_write_text(out, json.dumps(results, indent=2))
     return results
+
+
+def extend_from(source: Path, run: RunDir, config: CSWMTrainConfig) -> None:
+    """Start ``run`` from the newest checkpoint of ``source``: a run of the same config with fewer epochs, so
+    the result is what one longer run would have given (batches are seeded per epoch, Adam's state is saved)."""
+    saved = source / "config.yaml"
+    if not saved.exists():
+        raise ValueError(f"--extend {source}: not a run directory (no config.yaml)")
+    differences = set(config_differences(yaml.safe_load(saved.read_text()), run.config)) - {"cswm.epochs", "eval_every"}
+    if differences:
+        raise ValueError(f"--extend {source}: its config differs at {sorted(differences)}; only cswm.epochs "
+                         "and eval_every may change")
+    checkpoint = find_checkpoint(source)
+    epoch = int(checkpoint.stem.split("_")[1])
+    if epoch >= config.cswm.epochs:
+        raise ValueError(f"--extend {source}: it has trained {epoch} epochs already; ask for more (cswm.epochs)")
+    if run.latest_checkpoint() is None:
+        shutil.copy(checkpoint, run.checkpoint_path(epoch))
 
 
 def find_checkpoint(path: Path) -> Path:

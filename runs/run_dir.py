@@ -89,7 +89,7 @@ class RunDir:
 
     def _require_same_config(self, saved: dict[str, Any]) -> None:
         if saved != self.config:
-            diffs = sorted(_differences(saved, self.config))
+            diffs = sorted(config_differences(saved, self.config))
             raise RunError(f"{self.path} holds a run with a different config (differs at {diffs}); "
                            "pass --out with a new directory to start another run")
 
@@ -106,7 +106,8 @@ def _name(path: Path | None) -> str | None:
     return path.name if path else None
 
 
-def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+def config_differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted keys at which two plain configs differ."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in set(a) | set(b) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+        return [d for k in set(a) | set(b) for d in config_differences(a.get(k), b.get(k), f"{prefix}{k}.")]
     return [] if a == b else [prefix.rstrip(".")]

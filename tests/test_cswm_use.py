@@ -99,6 +99,12 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     assert json.loads((crashed / "results.json").read_text())["evaluation"] == results["evaluation"]
     assert main([*args, "--out", str(tmp_path / "run")]) == 2  # finished runs are never overwritten
     assert "finished run" in capsys.readouterr().err
+    # A finished run is extended into a new directory: same config, more epochs.
+    assert main([*args[:-2], "cswm.epochs=5", "eval_every=5", "--extend", str(tmp_path / "run"),
+                 "--out", str(tmp_path / "longer")]) == 0
+    assert json.loads((tmp_path / "longer" / "results.json").read_text())["epochs"] == 5
+    assert main([*args, "cswm.hidden_dim=32", "--extend", str(tmp_path / "run"), "--out", str(tmp_path / "x")]) == 2
+    assert "differs at ['cswm.hidden_dim']" in capsys.readouterr().err
     assert main(["world-model", "eval", str(tmp_path / "run"), "--horizons", "1", "2"]) == 0
     written = next((tmp_path / "run").glob("evaluation-shapes-*.json"))
     assert [e["horizon"] for e in json.loads(written.read_text())["evaluation"]] == [1, 2]

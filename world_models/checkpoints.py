@@ -12,12 +12,14 @@ from envs.files import atomic_write, read_checkpoint
 
 class Checkpointed:
     """Mixin for ``nn.Module`` world models built as ``cls(config, *INIT_ARGS, device)``, with the
-    constructor arguments named in ``INIT_ARGS`` kept as attributes of the same names (plain data)."""
+    constructor arguments named in ``INIT_ARGS`` kept as attributes of the same names (plain data).
+    Config fields in ``TRAINING_FIELDS`` (e.g. epochs) do not shape the weights and may differ on ``load``."""
 
     CHECKPOINT_FORMAT: ClassVar[str]
     CONFIG_CLASS: ClassVar[type]
     DESCRIPTION: ClassVar[str]
     INIT_ARGS: ClassVar[tuple[str, ...]]
+    TRAINING_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
         """Weights, config, constructor arguments and ``extra`` (e.g. optimiser state), written atomically."""
@@ -29,11 +31,14 @@ class Checkpointed:
     def load(self, path: str | Path) -> dict[str, Any]:
         """Load weights saved by :meth:`save` (``weights_only``: runs no pickled code); returns ``extra``."""
         state = read_checkpoint(path, self.CHECKPOINT_FORMAT, self.DESCRIPTION)
-        if state["config"] != dataclasses.asdict(self.config) or any(
+        if self._shape_fields(state["config"]) != self._shape_fields(dataclasses.asdict(self.config)) or any(
                 state[name] != getattr(self, name) for name in self.INIT_ARGS):
             raise ValueError(f"{path} holds a {self.DESCRIPTION} of another config or {', '.join(self.INIT_ARGS)}")
         self.load_state_dict(state["weights"])
         return state["extra"]
+
+    def _shape_fields(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in config.items() if k not in self.TRAINING_FIELDS}
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu"):

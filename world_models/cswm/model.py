@@ -19,7 +19,7 @@ class CSWM(Checkpointed, nn.Module):
     """
 
     CHECKPOINT_FORMAT, CONFIG_CLASS, DESCRIPTION = "rl-workbench/cswm-v1", CSWMConfig, "C-SWM"
-    INIT_ARGS = ("obs_shape",)
+    INIT_ARGS, TRAINING_FIELDS = ("obs_shape",), ("learning_rate", "batch_size", "epochs")
 
     def __init__(self, config: CSWMConfig, obs_shape: tuple[int, int, int], device: str | torch.device = "cpu") -> None:
         super().__init__()
