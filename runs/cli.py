@@ -116,10 +116,8 @@ AGENTS = {
 def _train(args: argparse.Namespace) -> int:
     from importlib import import_module
 
-    import yaml
-
-    from runs.configs import build, load_preset, resolve_preset, to_dict
-    from runs.run_dir import open_run
+    from runs.configs import load_preset, resolve_preset
+    from runs.run_dir import configure_run
 
     agent = args.agent or _agent_of_presets(args.preset, load_preset) or "ppo"
     if agent not in AGENTS:
@@ -133,13 +131,10 @@ def _train(args: argparse.Namespace) -> int:
         if agent != "ppo":
             raise ValueError(f"--steps sets the PPO budget; the {agent} agent's real steps come from its preset")
         flags["total_steps"] = args.steps
-    config = build(getattr(module, config_name), presets, args.overrides,
-                   {k: v for k, v in flags.items() if v is not None})
-    data = to_dict(config)
-    if args.print_config:
-        print(yaml.safe_dump(data, sort_keys=False), end="")
+    config, run = configure_run(getattr(module, config_name), presets, args.overrides, flags, args.out,
+                                args.print_config)
+    if run is None:
         return 0
-    run = open_run(data, config.run_name, config.seed, args.out)
     results = getattr(module, train_name)(config, run, progress=not args.no_progress)
     final = results["final_eval"]
     print(f"done: {results['agent_steps']} real agent steps; final eval {final['score_mean']:.1f} "
@@ -259,14 +254,11 @@ def _dream(args: argparse.Namespace, agent, env_id: str, env_config) -> int:
 
 
 def _intrinsic_fit(args: argparse.Namespace) -> int:
-    from runs.configs import build, to_dict
     from runs.intrinsic_fit import IntrinsicFitConfig, fit_and_report
-    from runs.run_dir import open_run
+    from runs.run_dir import configure_run
 
     flags = {"env": {"game": args.env}, "data_steps": args.steps, "seed": args.seed}
-    config = build(IntrinsicFitConfig, [], args.overrides, {k: v for k, v in flags.items() if v is not None})
-    data = to_dict(config)
-    run = open_run(data, config.run_name, config.seed, args.out)
+    config, run = configure_run(IntrinsicFitConfig, [], args.overrides, flags, args.out)
     results = fit_and_report(config, run)
     held, control = results["heldout"], results["control_shuffled_order"]
     auroc = held.get("auroc", float("nan"))

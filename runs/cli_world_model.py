@@ -63,22 +63,17 @@ def _collect(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import yaml
-
-    from runs.configs import build, resolve_preset, to_dict
+    from runs.configs import resolve_preset
     from runs.cswm_train import CSWMTrainConfig, extend_from, train_cswm
-    from runs.run_dir import open_run
+    from runs.run_dir import configure_run
 
     presets = [f"cswm-{args.data}"] if args.data else []
     presets += [resolve_preset(name, "cswm") for name in args.preset]
     flags = {"seed": args.seed, "device": args.device, "cswm": {"epochs": args.epochs} if args.epochs else None}
-    config = build(CSWMTrainConfig, presets or ["cswm-shapes"], args.overrides,
-                   {k: v for k, v in flags.items() if v is not None})
-    data = to_dict(config)
-    if args.print_config:
-        print(yaml.safe_dump(data, sort_keys=False), end="")
+    config, run = configure_run(CSWMTrainConfig, presets or ["cswm-shapes"], args.overrides, flags, args.out,
+                                args.print_config)
+    if run is None:
         return 0
-    run = open_run(data, config.run_name, config.seed, args.out)
     if args.extend:
         extend_from(Path(args.extend), run, config)
     results = train_cswm(config, run, not args.no_progress)

@@ -25,6 +25,20 @@ def open_run(data: dict[str, Any], name: str, seed: int, out: str | None) -> Run
     return run
 
 
+def configure_run(cls: type, presets: list[str], overrides: list[str], flags: dict[str, Any], out: str | None,
+                  print_only: bool = False) -> tuple[Any, RunDir | None]:
+    """Build config ``cls`` (presets, then flags that are not None, then overrides) and open its run
+    directory; with ``print_only``, print the resolved config as YAML and open nothing."""
+    from runs.configs import build, to_dict
+
+    config = build(cls, presets, overrides, {k: v for k, v in flags.items() if v is not None})
+    data = to_dict(config)
+    if print_only:
+        print(yaml.safe_dump(data, sort_keys=False), end="")
+        return config, None
+    return config, open_run(data, config.run_name, config.seed, out)
+
+
 class RunError(ValueError):
     """A run directory cannot be used as asked (finished, different config, not a run)."""
 
