@@ -108,6 +108,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     bar = tqdm(total=config.cswm.epochs * train_data.num_transitions, initial=epoch * train_data.num_transitions,
                unit="sample", unit_scale=True, desc=f"cswm {config.data.name}", disable=not progress,
                dynamic_ncols=True)
+    scores: list[dict[str, float]] | None = None  # of the model as it is now
     while epoch < config.cswm.epochs:
         # Seeded per epoch, so a resumed run draws the same batches as an uninterrupted one.
         rng = np.random.default_rng([config.seed, epoch])
@@ -117,6 +118,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
         epoch += 1
         rate = train_data.num_transitions / (time.time() - tick)
         metrics.log({**{f"train/{k}": v for k, v in losses.items()}, "train/samples_per_s": rate}, epoch)
+        scores = None
         if epoch % config.eval_every == 0 or epoch == config.cswm.epochs:
             scores = evaluate_rollouts(model, eval_data, config.horizons)
             metrics.log({f"eval/{k}_h{s['horizon']}": s[k] for s in scores for k in ("hits_at_1", "mrr")}, epoch)
@@ -125,7 +127,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
             run.prune_checkpoints()
     bar.close()
     metrics.close()
-    final = evaluate_rollouts(model, eval_data, config.horizons)
+    final = scores or evaluate_rollouts(model, eval_data, config.horizons)  # a resumed finished run has none
     results = {
         "model": "cswm", "data": config.data.name, "seed": config.seed, "epochs": epoch, "run": str(run.path),
         "train_transitions": train_data.num_transitions, "eval_episodes": eval_data.num_episodes,
