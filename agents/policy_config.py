@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import gymnasium as gym
 
+from envs.files import read_checkpoint
 from world_models.cswm import CSWM, CSWMConfig
 
 
@@ -39,11 +40,11 @@ class PolicyConfig:
         """Plain-data kwargs of :class:`CSWMFeatures` for ``space`` (None for ``auto``); saved with agents."""
         if self.features == "auto":
             return None
-        if self.cswm_checkpoint:
-            model = CSWM.from_checkpoint(self.cswm_checkpoint)
-            config, shape = model.config, list(model.obs_shape)
+        if self.cswm_checkpoint:  # its config and input shape; the weights load once, into the policy
+            state = read_checkpoint(self.cswm_checkpoint, CSWM.CHECKPOINT_FORMAT, CSWM.DESCRIPTION)
+            config, shape = state["config"], list(state["obs_shape"])
         else:
-            config = self.cswm
+            config = dataclasses.asdict(self.cswm)
             shape = list(space.shape) if len(space.shape) == 3 else [6, 50, 50]
-        return {"cswm_config": dataclasses.asdict(config), "model_shape": shape,
+        return {"cswm_config": config, "model_shape": shape,
                 "crop_rows": list(self.crop_rows) if self.crop_rows else None, "freeze": self.freeze}
