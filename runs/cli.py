@@ -78,6 +78,26 @@ def main(argv: list[str] | None = None) -> int:
     fit_cmd.add_argument("--out", help="run directory")
     fit_cmd.set_defaults(handler=_intrinsic_fit)
 
+    sweep_cmd = commands.add_parser(
+        "sweep", help="one Ray Tune trial per (agent, game, seed): train, evaluate, then the leaderboard",
+        description="The same command resumes a sweep whose driver died: finished trials are skipped.")
+    sweep_cmd.add_argument("overrides", nargs="*", metavar="key.sub=value", help="agent config overrides")
+    sweep_cmd.add_argument("--agent", default="ppo", help="ppo, simple, rllib (as in `workbench train`)")
+    sweep_cmd.add_argument("--games", default="atari100k", help="comma-separated games, or atari100k (all 26)")
+    sweep_cmd.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per game")
+    sweep_cmd.add_argument("--preset", action="append", default=[], help="agent preset, repeatable")
+    sweep_cmd.add_argument("--address", help="Ray cluster: auto or host:port (default: RAY_ADDRESS, else local)")
+    sweep_cmd.add_argument("--cpus-per-trial", type=float, default=1.0)
+    sweep_cmd.add_argument("--gpus-per-trial", type=float, default=0.0, help="> 0 trains on cuda")
+    sweep_cmd.add_argument("--max-failures", type=int, default=2, help="restarts of a failed trial")
+    sweep_cmd.add_argument("--eval-episodes", type=int, default=100, help="final evaluation games per trial")
+    sweep_cmd.add_argument("--eval-envs", type=int, default=8)
+    sweep_cmd.add_argument("--eval-max-frames", type=int, default=108_000)
+    sweep_cmd.add_argument("--name", help="the agent's name on the leaderboard (default: --agent)")
+    sweep_cmd.add_argument("--out", help="sweep directory (default: runs-out/sweeps/<agent>-<games>-<N>seeds-<hash>)")
+    sweep_cmd.add_argument("--reps", type=int, default=10_000, help="bootstrap replicates of the leaderboard")
+    sweep_cmd.set_defaults(handler=_sweep)
+
     cli_world_model.add_parser(commands)
 
     args = parser.parse_args(argv)
@@ -106,40 +126,52 @@ def _envs(args: argparse.Namespace) -> int:
     return 0
 
 
-# agent -> (module, config class, train function, default preset)
-AGENTS = {
-    "ppo": ("runs.train", "TrainConfig", "train", "atari100k"),
-    "simple": ("runs.train_simple", "SimPLeTrainConfig", "train_simple", "paper"),
-}
-
-
 def _train(args: argparse.Namespace) -> int:
-    from importlib import import_module
-
-    from runs.configs import load_preset, resolve_preset
+    from runs.agent_registry import agent_entry, agent_of_presets, agent_presets
     from runs.run_dir import configure_run
 
-    agent = args.agent or _agent_of_presets(args.preset, load_preset) or "ppo"
-    if agent not in AGENTS:
-        raise ValueError(f"--agent {agent!r} is not known; choose one of {sorted(AGENTS)}")
-    module_name, config_name, train_name, default_preset = AGENTS[agent]
-    module = import_module(module_name)
-    presets = [resolve_preset(name, agent) for name in args.preset or [default_preset]]
+    agent = args.agent or agent_of_presets(args.preset) or "ppo"
+    entry = agent_entry(agent)
     flags = {"agent": agent, "seed": args.seed, "device": args.device,
              "env": {"game": args.game} if args.game else None}
     if args.steps is not None:
-        if agent != "ppo":
-            raise ValueError(f"--steps sets the PPO budget; the {agent} agent's real steps come from its preset")
+        if agent == "simple":
+            raise ValueError(f"--steps sets the budget of step-budgeted agents; the {agent} agent's real steps "
+                             "come from its preset")
         flags["total_steps"] = args.steps
-    config, run = configure_run(getattr(module, config_name), presets, args.overrides, flags, args.out,
-                                args.print_config)
+    config, run = configure_run(entry.config_type(), agent_presets(agent, args.preset), args.overrides, flags,
+                                args.out, args.print_config)
     if run is None:
         return 0
-    results = getattr(module, train_name)(config, run, progress=not args.no_progress)
+    results = entry.train()(config, run, progress=not args.no_progress)
     final = results["final_eval"]
     print(f"done: {results['agent_steps']} real agent steps; final eval {final['score_mean']:.1f} "
           f"over {final['episodes']} games" + (f" (HNS {final['hns']:.3f})" if "hns" in final else ""))
     print(f"run directory: {run.path}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from runs.sweep import SweepConfig
+
+    config = SweepConfig(
+        agent=args.agent, games=tuple(g.strip() for g in args.games.split(",") if g.strip()), seeds=args.seeds,
+        presets=tuple(args.preset), overrides=tuple(args.overrides), address=args.address,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
+        eval_episodes=args.eval_episodes, eval_envs=args.eval_envs, eval_max_frames=args.eval_max_frames,
+        name=args.name, leaderboard_reps=args.reps, out=args.out)
+    print(f"sweep directory: {config.path} ({len(config.game_names)} games x {config.seeds} seeds)", flush=True)
+    from runs.sweep_driver import run_sweep
+
+    outcome = run_sweep(config)
+    for t in outcome.trials:
+        hns = f", HNS {t['hns']:.3f}" if t["hns"] is not None else ""
+        print(f"{t['run']}: {t['agent_steps']} real steps, score {t['score_mean']:.1f}{hns}")
+    if outcome.leaderboard:
+        print(f"\n{outcome.leaderboard}\nwritten: {', '.join(map(str, outcome.written))}")
+    if outcome.failed:
+        print(f"failed trials (rerun the same command to retry them): {', '.join(outcome.failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -169,30 +201,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _leaderboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from envs.files import atomic_write_text
-    from runs.leaderboard import (
-        build,
-        html_report,
-        improvement_over,
-        load_results,
-        markdown,
-        profile_png,
-        terminal_table,
-    )
+    from runs.leaderboard import build, load_results, terminal_table, write_reports
 
     entries = build(load_results(args.results), reps=args.reps, seed=args.seed,
                     include_published=not args.no_published)
     baseline = args.baseline or ("SimPLe" if not args.no_published else entries[0].name)
-    improvement = improvement_over(entries, baseline)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    png = profile_png(entries, out / "profiles.png")
-    atomic_write_text(out / "leaderboard.md", markdown(entries, improvement, baseline))
-    atomic_write_text(out / "leaderboard.html", html_report(entries, improvement, baseline, png))
+    improvement, written = write_reports(entries, baseline, Path(args.out))
     print(terminal_table(entries))
     print(f"\nprobability of improvement over {baseline}: "
           + ", ".join(f"{name} {p:.2f}" for name, p in improvement.items()))
-    print(f"written: {out / 'leaderboard.md'}, {out / 'leaderboard.html'}, {png}")
+    print(f"written: {', '.join(map(str, written))}")
     return 0
 
 
@@ -268,17 +286,6 @@ def _intrinsic_fit(args: argparse.Namespace) -> int:
     print(f"control (shuffled order): J {control['J']:.4f}, AUROC {control.get('auroc', float('nan')):.3f}")
     print(f"run directory: {run.path} (report.json, potential.pt, h_around_events.png)")
     return 0
-
-
-def _agent_of_presets(presets: list[str], load_preset) -> str | None:
-    for name in reversed(presets):
-        try:
-            agent = load_preset(name).get("agent")
-        except ValueError:
-            continue  # e.g. "quick": only meaningful with --agent
-        if agent:
-            return agent
-    return None
 
 
 if __name__ == "__main__":

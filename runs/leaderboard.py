@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from envs import atari100k_games, find_game
+from envs.files import atomic_write_text
 from runs.aggregates import (
     bootstrap_intervals,
     performance_profile,
@@ -168,6 +169,17 @@ def _html_table(rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def write_reports(entries: list[Entry], baseline: str, out: Path) -> tuple[dict[str, float], list[Path]]:
+    """Write ``leaderboard.md``, ``leaderboard.html`` and ``profiles.png`` into ``out``; returns the probability
+    of improvement of each agent over ``baseline`` and the files written."""
+    improvement = improvement_over(entries, baseline)
+    out.mkdir(parents=True, exist_ok=True)
+    png = profile_png(entries, out / "profiles.png")
+    md = atomic_write_text(out / "leaderboard.md", markdown(entries, improvement, baseline))
+    page = atomic_write_text(out / "leaderboard.html", html_report(entries, improvement, baseline, png))
+    return improvement, [md, page, png]
 
 
 def improvement_over(entries: list[Entry], baseline: str) -> dict[str, float]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +114,8 @@ class RunDir:
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {
             "config_hash": config_hash(self.config), "seeds": seeds, "starts": []}
         manifest.update(machine_manifest())
-        manifest["starts"].append({"time": manifest.pop("time"), "resumed_from": _name(self.latest_checkpoint())})
+        manifest["starts"].append({"time": manifest.pop("time"), "host": socket.gethostname(), "pid": os.getpid(),
+                                   "resumed_from": _name(self.latest_checkpoint())})
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
 
 
