@@ -2,6 +2,9 @@
 
     agent.json   format, learner, env id and protocol config, observation and action spaces, versions
     policy.pt    policy weights only (loaded with ``weights_only=True``: no pickled code runs)
+
+Learners: ``sb3-ppo`` (an SB3 actor-critic) and ``rllib-<algorithm>`` (an RLlib RLModule in
+:class:`agents.rllib_learner.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ class SavedAgent:
 
     Attributes:
         env_id: the game or Gymnasium id; ``env_config``: the protocol (train mode as trained).
-        policy: the SB3 actor-critic network (on CPU unless moved).
+        policy: the SB3 actor-critic network or an ``RLlibPolicy`` (on CPU unless moved); both have ``predict``.
         meta: the rest of ``agent.json`` (learner, versions, training run).
     """
 
@@ -57,7 +60,7 @@ def save_agent(path: str | Path, policy: torch.nn.Module, env_id: str, env_confi
                               "dtype": str(policy.observation_space.dtype)},
         "action_space": {"n": int(policy.action_space.n)},
         "features": features,
-        "versions": {name: _version(name) for name in ("torch", "stable-baselines3", "gymnasium", "ale-py")},
+        "versions": {name: _version(name) for name in ("torch", "stable-baselines3", "ray", "gymnasium", "ale-py")},
         **(extra or {}),
     }
     state = {"format": POLICY_FORMAT, "weights": policy.state_dict()}
@@ -97,7 +100,10 @@ def _from_agent_dir(path: Path) -> SavedAgent:
     if meta.get("format") != AGENT_FORMAT:
         raise ValueError(f"{path} is not a saved agent of format {AGENT_FORMAT!r} (found {meta.get('format')!r})")
     env_config = AtariConfig(**meta["env"])
-    policy = _policy_for(meta["env_id"], env_config, meta.get("features"))
+    if str(meta.get("learner", "")).startswith("rllib-"):
+        policy = _rllib_policy(meta)
+    else:
+        policy = _policy_for(meta["env_id"], env_config, meta.get("features"))
     policy.load_state_dict(read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"])
     return SavedAgent(meta["env_id"], env_config, policy.eval(), {**meta, "path": str(path)})
 
@@ -108,6 +114,13 @@ def _from_checkpoint(path: Path) -> SavedAgent:
         raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no {config_path})")
     config = yaml.safe_load(config_path.read_text())
     env_config = AtariConfig(**config["env"])
+    if config.get("agent") == "rllib":
+        from agents.rllib_learner import policy_from_checkpoint
+
+        policy = policy_from_checkpoint(path, env_config.game, env_config)
+        meta = {"learner": f"rllib-{config['rllib']['algorithm']}", "env_id": env_config.game,
+                "run": str(path.parent.parent), "checkpoint": path.name}
+        return SavedAgent(env_config.game, env_config, policy.eval(), meta)
     state = load_checkpoint(path)
     policy = _policy_for(env_config.game, env_config, state.get("features"))
     policy.load_state_dict(state["policy"])
@@ -121,6 +134,16 @@ def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] |
         return build_policy(env.single_observation_space, env.single_action_space, features)
     finally:
         env.close()
+
+
+def _rllib_policy(meta: dict[str, Any]) -> torch.nn.Module:
+    """An untrained RLlib policy of the saved architecture (``meta["rllib"]``: the learner's RLlibConfig)."""
+    from agents.rllib_env import ObsAdapter
+    from agents.rllib_learner import build_policy, config_from_plain
+
+    config = config_from_plain(meta["rllib"])
+    space = meta["observation_space"]
+    return build_policy(config, ObsAdapter(tuple(space["shape"]), space["dtype"]), int(meta["action_space"]["n"]))
 
 
 def _version(name: str) -> str | None:

@@ -44,7 +44,9 @@ def make_env(
         _reject_ale_kwargs(env_kwargs)
         return AtariEnv(_with_game(config, env_id), render_mode=render_mode)
     _require_registered(env_id)
-    return gym.make(env_id, render_mode=render_mode, **env_kwargs)
+    if render_mode is not None:  # toy worlds take no render_mode argument at all
+        env_kwargs["render_mode"] = render_mode
+    return gym.make(env_id, **env_kwargs)
 
 
 def make_vector_env(

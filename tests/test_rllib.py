@@ -1,0 +1,167 @@
+"""RLlib policy learners on our envs: exact budgets, code-free resume, saved agents, the intrinsic connector."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import agents
+from agents.rllib_config import RLlibConfig
+from agents.rllib_env import ObsAdapter
+from envs import AtariConfig, make_env
+from intrinsic import ArrowOfTime, ArrowOfTimeConfig
+from intrinsic.data import collect_random
+from runs.configs import build, to_dict
+from runs.metrics import read_metrics
+from runs.run_dir import RunDir
+
+TINY = RLlibConfig(train_batch=128, minibatch=64, epochs=1, fcnet_hiddens=(32, 32))
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("algorithm", "a2c", "choose one of"), ("train_batch", 0, "allowed: [1"), ("gamma", 1.5, "allowed: [0.0, 1.0]"),
+    ("num_env_runners", -1, "allowed: [0"), ("minibatch", 256, "at most train_batch=128"),
+    ("rollout_fragment_length", 100, "must equal train_batch"), ("conv_filters", ((32, 8),), "[channels, kernel"),
+])
+def test_bad_rllib_config_values_name_field_and_value(field, value, allowed):
+    with pytest.raises(ValueError, match=field) as error:
+        dataclasses.replace(TINY, **{field: value})
+    assert repr(value)[:6] in str(error.value) or str(list(value[0]))[:4] in str(error.value)
+    assert allowed in str(error.value)
+
+
+def test_budget_must_be_whole_iterations():
+    from runs.train_rllib import RLlibTrainConfig
+
+    with pytest.raises(ValueError, match=r"total_steps=100 must be a positive multiple of one RLlib iteration \(128"):
+        RLlibTrainConfig(env=AtariConfig(game="CartPole-v1"), rllib=TINY, total_steps=100, eval_every=128)
+    assert not dataclasses.replace(TINY, envs_per_env_runner=2).exact_budget
+    assert not dataclasses.replace(TINY, algorithm="appo", num_env_runners=1).exact_budget
+
+
+@pytest.mark.parametrize("shape, dtype, rllib_shape", [
+    ((4, 84, 84), np.uint8, (84, 84, 4)), ((4, 64, 64, 3), np.uint8, (64, 64, 12)),
+    ((3, 6, 6), np.float32, (108,)), ((4,), np.float32, (4,)),
+])
+def test_observation_adapter_is_exact_both_ways(shape, dtype, rllib_shape):
+    adapter = ObsAdapter(shape, np.dtype(dtype).name)
+    rng = np.random.default_rng(0)
+    native = rng.integers(0, 256, (5, *shape)).astype(dtype) if dtype == np.uint8 else rng.random((5, *shape), dtype)
+    converted = adapter.to_rllib(native)
+    assert converted.shape == (5, *rllib_shape) and converted.dtype == np.float32
+    assert adapter.rllib_space().contains(converted[0])
+    np.testing.assert_array_equal(adapter.to_native(converted), native)
+    if len(shape) == 3 and dtype == np.uint8:  # channels last: frame s of the stack is channel s
+        np.testing.assert_array_equal(converted[:, :, :, 1], native[:, 1] / np.float32(255))
+
+
+def test_ppo_on_cartpole_exact_budget_resume_and_saved_agent(ray_local, tmp_path):
+    from agents.rllib_learner import RLlibLearner
+
+    learner = RLlibLearner(TINY, "CartPole-v1", seed=0)
+    seen = []
+    learner.learn(256, on_rollout=seen.append)
+    assert learner.num_timesteps == 256 and seen == [128, 256]
+    assert learner.metrics()["env_runners/episode_return_mean"] > 0
+    with pytest.raises(ValueError, match="steps=100 is not a whole number of RLlib iterations of 128"):
+        learner.learn(100)
+    obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    actions = learner.act(obs, deterministic=True)
+    assert actions.shape == (16,) and set(actions) <= {0, 1}
+    learner.save(tmp_path / "ckpt.pt")
+    agents.save_agent(tmp_path / "agent", learner.current_policy(), "CartPole-v1", AtariConfig(game="CartPole-v1"),
+                      "rllib-ppo", {"rllib": _plain(TINY)})
+    learner.close()
+
+    resumed = RLlibLearner(TINY, "CartPole-v1", seed=1)
+    resumed.load(tmp_path / "ckpt.pt")
+    assert resumed.num_timesteps == 256
+    np.testing.assert_array_equal(resumed.act(obs, deterministic=True), actions)
+    resumed.learn(128)
+    assert resumed.num_timesteps == 384
+    resumed.close()
+
+    saved = agents.load(tmp_path / "agent")
+    assert saved.meta["learner"] == "rllib-ppo"
+    np.testing.assert_array_equal(saved.act(obs, deterministic=True), actions)
+    state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert state["num_timesteps"] == 256 and "default_policy_default_optimizer" in state["optimizer"]
+
+
+@pytest.mark.parametrize("runners", [0, 1])
+def test_intrinsic_connector_trains_on_bonus_but_reports_extrinsic_returns(ray_local, tmp_path, runners):
+    from agents.rllib_env import native_adapter
+    from agents.rllib_intrinsic import intrinsic_connector
+    from agents.rllib_learner import RLlibLearner
+
+    store, _ = collect_random("CartPole-v1", 512, num_envs=4, seed=0)
+    arrow = ArrowOfTime(ArrowOfTimeConfig(steps=20, mode="curiosity", beta=100.0, hidden=32), store.obs_shape)
+    arrow.fit(store, np.random.default_rng(0))
+    arrow.save(tmp_path / "potential.pt")
+    connector = intrinsic_connector(str(tmp_path / "potential.pt"), native_adapter("CartPole-v1", AtariConfig()))
+    config = dataclasses.replace(TINY, num_env_runners=runners)
+    learner = RLlibLearner(config, "CartPole-v1", seed=0, learner_connector=connector)
+    learner.learn(256)
+    metrics = learner.metrics()
+    learner.close()
+    # CartPole pays +1 per step: a return that is not a whole number of steps contains intrinsic reward.
+    assert metrics["env_runners/episode_return_min"] == int(metrics["env_runners/episode_return_min"])
+    assert metrics["env_runners/episode_return_max"] == int(metrics["env_runners/episode_return_max"])
+    if runners:  # in-process sampling over-counts lengths (RLlib appends a phantom step to the shared chunks)
+        assert metrics["env_runners/episode_return_mean"] == pytest.approx(metrics["env_runners/episode_len_mean"])
+    assert abs(metrics["learners/intrinsic_reward_mean"]) > 1e-3
+
+
+@pytest.mark.parametrize("algorithm, steps", [("dqn", 4), ("appo", 50)])
+def test_dqn_and_appo_build_and_run_one_iteration(ray_local, algorithm, steps):
+    from agents.rllib_learner import RLlibLearner
+
+    config = dataclasses.replace(TINY, algorithm=algorithm, learning_starts=0, train_batch=16)
+    assert config.steps_per_iteration == steps
+    learner = RLlibLearner(config, "CartPole-v1", seed=0)
+    learner.learn(steps)
+    assert learner.num_timesteps == steps
+    assert learner.act(np.zeros((3, 4), np.float32)).shape == (3,)
+    learner.close()
+
+
+def test_train_rllib_on_pong_resumes_and_leaves_a_playable_agent(ray_local, tmp_path):
+    from runs.train_rllib import RLlibTrainConfig, train_rllib
+
+    overrides = ["rllib.train_batch=64", "rllib.minibatch=32", "total_steps=128", "eval_every=64",
+                 "eval_episodes=1", "eval_envs=1", "eval_max_episode_frames=400"]
+    config = build(RLlibTrainConfig, ["rllib-tiny"], overrides + ["total_steps=64"])
+    long = build(RLlibTrainConfig, ["rllib-tiny"], overrides)
+    assert config.env.obs == "gray84" and config.rllib.vf_share_layers
+    first = train_rllib(config, RunDir(tmp_path / "short", to_dict(config), {"seed": 0}), progress=False)
+    assert first["agent_steps"] == 64
+    # Resume: a run directory holding a checkpoint at 64 steps continues to 128.
+    run = RunDir(tmp_path / "run", to_dict(long), {"seed": 0})
+    (tmp_path / "short" / "checkpoints" / "step_000000064.pt").rename(run.checkpoint_path(64))
+    results = train_rllib(long, run, progress=False)
+    assert results["agent_steps"] == 128 and results["policy"] == "final" and results["game"] == "Pong"
+    assert set(results) >= {"agent", "seed", "protocol", "final_eval", "checkpoint"}
+    agent = agents.load(run.path)
+    env = make_env("Pong", agent.env_config)
+    obs, _ = env.reset(seed=0)
+    assert agent.act(obs[None]).shape == (1,) and agent.meta["learner"] == "rllib-ppo"
+    assert [m["step"] for m in read_metrics(run.path) if "eval/score_mean" in m] == [128]
+
+
+def test_train_rllib_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
+    from runs.train_rllib import RLlibTrainConfig, train_rllib
+
+    config = build(RLlibTrainConfig, ["rllib-tiny"], [
+        "env.game=workbench/VaseWorld-v0", "intrinsic=arrow_of_time", "intrinsic_data_steps=256",
+        "arrow.steps=10", "arrow.mode=curiosity", "arrow.beta=10.0", "total_steps=128", "eval_every=128"])
+    results = train_rllib(config, RunDir(tmp_path / "run", to_dict(config), {"seed": 0}), progress=False)
+    assert results["intrinsic"] == "arrow_of_time" and results["agent_steps"] == 128
+    assert (tmp_path / "run" / "potential.pt").exists()
+    logged = [m for m in read_metrics(tmp_path / "run") if "learners/intrinsic_reward_mean" in m]
+    assert logged and logged[-1]["learners/intrinsic_reward_mean"] != 0.0
+
+
+def _plain(config: RLlibConfig) -> dict:
+    from agents.rllib_learner import plain_config
+
+    return plain_config(config)
