@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,28 @@ CHECKPOINT_FORMAT = "rl-workbench/rllib-v1"
 MODULE_ID = "default_policy"
 
 
-def algorithm_config(config: RLlibConfig, env_id: str, atari: AtariConfig, seed: int = 0, device: str = "cpu",
+@dataclass(frozen=True)
+class RLlibEnvSpec:
+    """What an algorithm needs of its env: the name registered with Tune, the plain config every env runner
+    builds it from, the adapter of its native observations and its number of actions."""
+
+    name: str
+    config: dict[str, Any]
+    adapter: ObsAdapter
+    num_actions: int
+
+
+def real_env_spec(env_id: str, atari: AtariConfig) -> RLlibEnvSpec:
+    """One of our real envs (``envs.make_env``) as RLlib builds it."""
+    adapter, num_actions = native_adapter(env_id, atari), _num_actions(env_id, atari)
+    return RLlibEnvSpec(register(), env_config(env_id, atari), adapter, num_actions)
+
+
+def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, device: str = "cpu",
                      learner_connector: Callable | None = None) -> Any:
-    """The RLlib ``AlgorithmConfig`` for ``config`` on one of our envs (one local learner, no Tune)."""
+    """The RLlib ``AlgorithmConfig`` for ``config`` on ``env`` (one local learner, no Tune)."""
     gpus = 1 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0
-    return (_algorithm(config).environment(register(), env_config=env_config(env_id, atari))
+    return (_algorithm(config).environment(env.name, env_config=env.config)
             .env_runners(num_env_runners=config.num_env_runners, num_envs_per_env_runner=config.envs_per_env_runner,
                          rollout_fragment_length=config.fragment)
             .learners(num_learners=0, num_gpus_per_learner=gpus, learner_connector=learner_connector)
@@ -97,24 +115,24 @@ class RLlibLearner:
     """An RLlib algorithm training on one of our envs (``envs.make_env`` protocol, adapted observations).
 
     Args:
-        env_id, atari: the env and, for Atari games, the protocol (train mode).
+        env_id, atari: the env and, for Atari games, the protocol (train mode); or an :class:`RLlibEnvSpec`
+            as ``env_id`` for any other registered env (e.g. a world model's imagined env) and no ``atari``.
         seed: RLlib's seed (torch, env runners' env seeds).
         device: ``cpu``, ``cuda`` or ``auto`` for the learner; env runners act on CPU.
         log: receives flattened RLlib results (``env_runners/episode_return_mean``, ``learners/...``) per iteration.
         learner_connector: e.g. :func:`agents.rllib_intrinsic.intrinsic_connector` (training reward only).
     """
 
-    def __init__(self, config: RLlibConfig, env_id: str, atari: AtariConfig | None = None, seed: int = 0,
-                 device: str = "cpu", log: Callable[[dict[str, float], int], None] | None = None,
+    def __init__(self, config: RLlibConfig, env_id: str | RLlibEnvSpec, atari: AtariConfig | None = None,
+                 seed: int = 0, device: str = "cpu", log: Callable[[dict[str, float], int], None] | None = None,
                  learner_connector: Callable | None = None) -> None:
         import ray
 
         if not ray.is_initialized():
             ray.init(address="local", include_dashboard=False)
-        self.config, self.env_id, self.atari = config, env_id, atari or AtariConfig()
-        self.adapter = native_adapter(env_id, self.atari)
-        self.algo = algorithm_config(config, env_id, self.atari, seed, device, learner_connector).build_algo()
-        self.num_actions = _num_actions(env_id, self.atari)
+        env = env_id if isinstance(env_id, RLlibEnvSpec) else real_env_spec(env_id, atari or AtariConfig())
+        self.config, self.adapter, self.num_actions = config, env.adapter, env.num_actions
+        self.algo = algorithm_config(config, env, seed, device, learner_connector).build_algo()
         self.policy = build_policy(config, self.adapter, self.num_actions)
         self.num_timesteps = 0
         self._log = log

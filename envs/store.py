@@ -112,6 +112,31 @@ class ExperienceStore:
             life_lost=info.get("life_lost"), episode_over=over, reset_obs=obs,
         )
 
+    def extend(self, other: ExperienceStore) -> None:
+        """Append every row of ``other`` (filled elsewhere, e.g. by a remote collector) as episodes of this store.
+
+        Raises:
+            ValueError: different observation layout, or not enough capacity left.
+        """
+        if (other.obs_shape, other.frame_stack) != (self.obs_shape, self.frame_stack):
+            raise ValueError(f"cannot extend a store of observations {self.obs_shape} (stack {self.frame_stack}) "
+                             f"with one of {other.obs_shape} (stack {other.frame_stack})")
+        start, n = self.size, other.size
+        if start + n > self.capacity:
+            raise ValueError(f"experience store is full: {start} + {n} rows exceed capacity={self.capacity}")
+        for name in ("frames", *_COLUMNS):
+            getattr(self, name)[start : start + n] = getattr(other, name)[:n]
+        self.prev[start : start + n] = np.where(other.prev[:n] >= 0, other.prev[:n] + start, -1)
+        self.episode[start : start + n] += self.num_episodes
+        self.size, self.num_episodes = start + n, self.num_episodes + other.num_episodes
+        self._last_row[:] = -1
+
+    def trimmed(self) -> ExperienceStore:
+        """A copy holding exactly the rows written (capacity = size): what a remote collector sends back."""
+        copy = ExperienceStore(self.obs_shape, self.frame_stack, max(self.size, 1), 1, self.frames.dtype)
+        copy.extend(self)
+        return copy
+
     def observations(self, rows: np.ndarray) -> np.ndarray:
         """Observations at ``rows``, (B, *obs_shape), stacks rebuilt from the frames."""
         rows = np.asarray(rows)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -112,18 +113,26 @@ class ArrowOfTime:
             return -self.beta * np.maximum(jump - (self.delta or 0.0), 0.0)
         return -self.beta * jump
 
-    def save(self, path: str | Path) -> None:
-        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
-                 "obs_shape": list(self.obs_shape), "delta": self.delta, "weights": self.network.state_dict()}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+    def state(self) -> dict[str, Any]:
+        """Config, delta and weights (on CPU) as plain data: what :meth:`save` writes and :meth:`from_state` reads."""
+        return {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
+                "obs_shape": list(self.obs_shape), "delta": self.delta,
+                "weights": {k: v.detach().cpu() for k, v in self.network.state_dict().items()}}
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> ArrowOfTime:
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "arrow-of-time")
+    def from_state(cls, state: dict[str, Any], device: str = "cpu") -> ArrowOfTime:
         model = cls(ArrowOfTimeConfig(**state["config"]), tuple(state["obs_shape"]), device)
         model.network.load_state_dict(state["weights"])
         model.delta = state["delta"]
         return model
+
+    def save(self, path: str | Path) -> None:
+        state = self.state()
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> ArrowOfTime:
+        return cls.from_state(read_checkpoint(path, CHECKPOINT_FORMAT, "arrow-of-time"), device)
 
     def _masked(self, x: torch.Tensor) -> torch.Tensor:
         if not self.config.mask:

@@ -29,6 +29,8 @@ class AgentEntry:
 AGENTS = {
     "ppo": AgentEntry("runs.train", "TrainConfig", "train", "atari100k"),
     "simple": AgentEntry("runs.train_simple", "SimPLeTrainConfig", "train_simple", "paper"),
+    "simple-ray": AgentEntry("runs.train_ray_simple", "DistributedSimPLeTrainConfig", "train_ray_simple", "paper"),
+    "rllib": AgentEntry("runs.train_rllib", "RLlibTrainConfig", "train_rllib", "rllib-atari100k"),
 }
 
 

@@ -1,0 +1,91 @@
+"""``workbench train --agent simple-ray``: SimPLe assembled from components on Ray actors, in a run directory.
+
+Ray is joined through ``RAY_ADDRESS`` when set (``auto`` or ``host:port``), else started embedded on this machine.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents import save_agent
+from agents.ray_simple import DistributedSimPLeConfig
+from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
+from envs.validate import require_range
+from runs.evaluation import score_policy
+from runs.metrics import MetricsLog
+from runs.run_dir import RunDir
+
+
+def _simple_env() -> AtariConfig:
+    return AtariConfig(obs="rgb105x80")
+
+
+@dataclass(frozen=True)
+class DistributedSimPLeTrainConfig:
+    """A distributed SimPLe run: the loop and its actors (``agent``), the real env and the final evaluation."""
+
+    agent: Literal["simple-ray"] = "simple-ray"
+    env: AtariConfig = field(default_factory=_simple_env)
+    distributed: DistributedSimPLeConfig = field(default_factory=DistributedSimPLeConfig)
+    seed: int = 0
+    device: str = "cpu"
+    eval_episodes: int = 8
+    eval_max_episode_frames: int = 108_000
+
+    def __post_init__(self) -> None:
+        check_env_id(self.env.game)
+        require_range("eval_episodes", self.eval_episodes, 1)
+        if self.env.mode != "train":
+            raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"
+
+
+def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the distributed loop, then evaluate the final policy on full games."""
+    from tqdm import tqdm
+
+    from agents.ray_simple import DistributedSimPLe
+    from agents.rllib_learner import plain_config
+    from runs.ray_cluster import connect
+
+    started = time.time()
+    connect()
+    metrics = MetricsLog(run.path)
+    phases = config.distributed.simple.phases()
+    bar = tqdm(total=len(phases), unit="phase", disable=not progress, desc=f"simple-ray {config.env.game}",
+               dynamic_ncols=True)
+
+    def phase_done(phase: str, seconds: float) -> None:
+        bar.update(1)
+        bar.write(f"{phase} done in {seconds:.1f}s; real steps {agent.real_steps}")
+
+    agent = DistributedSimPLe(config.distributed, config.env, run.path, config.seed, config.device, metrics.log,
+                              phase_done)
+    try:
+        bar.update(len(agent.progress["seconds"]))  # phases of the iterations already checkpointed
+        record = agent.run()
+        bar.close()
+        policy = agent.policy()
+        final = score_policy(lambda obs: policy.predict(obs)[0], config.env, config.eval_episodes,
+                             config.eval_max_episode_frames, seed=config.seed + 10**6,
+                             num_envs=min(8, config.eval_episodes))
+        metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
+        results = {
+            "agent": config.agent, "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
+            "policy": "final", "agent_steps": record["real_steps"], "simulated_steps": agent.trainer.num_timesteps,
+            "checkpoint": f"checkpoints/{record['checkpoint']}", "final_eval": final,
+            "phase_seconds": record["seconds"], "wall_time_s_last_session": round(time.time() - started, 1),
+        }
+        save_agent(run.path / "agent", policy, config.env.game, config.env, "rllib-ppo",
+                   {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],
+                    "rllib": plain_config(config.distributed.policy)})
+    finally:
+        metrics.close()
+        agent.close()
+    run.finish(results)
+    return json.loads(json.dumps(results))
