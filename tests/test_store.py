@@ -113,3 +113,21 @@ def test_empty_or_full_store_is_a_clear_error():
     store.add([0], np.zeros((1, 4, 2, 2), np.uint8), [0.0], [False], [False])
     with pytest.raises(ValueError, match="full"):
         store.add([0], np.zeros((1, 4, 2, 2), np.uint8), [0.0], [False], [False])
+
+
+def test_extend_appends_another_stores_episodes_unchanged():
+    a, b = synthetic_store(seed=0), synthetic_store(num_streams=2, steps=300, seed=1)
+    merged = ExperienceStore((4, 2, 2), frame_stack=4, capacity=a.size + b.size)
+    merged.extend(a.trimmed())
+    merged.extend(b.trimmed())
+    assert (merged.size, merged.num_episodes) == (a.size + b.size, a.num_episodes + b.num_episodes)
+    assert merged.num_transitions == a.num_transitions + b.num_transitions
+    rows = np.arange(b.size)
+    assert np.array_equal(merged.observations(rows + a.size), b.observations(rows))
+    # every sampled sequence still lies in one episode of one source store
+    frames = merged.sequences(2, 3, 256, np.random.default_rng(0))["frames"]
+    assert (np.diff(frames[:, :, 0, 1].astype(int), axis=1) == 1).all()
+    with pytest.raises(ValueError, match="exceed capacity"):
+        merged.extend(a)
+    with pytest.raises(ValueError, match="cannot extend"):
+        merged.extend(ExperienceStore((3, 2, 2), frame_stack=3, capacity=10))

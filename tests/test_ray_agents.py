@@ -1,0 +1,40 @@
+"""Agents assembled from components on Ray actors: collectors, world-model and potential learners, RLlib
+policy training in imagination."""
+import json
+
+import numpy as np
+
+from agents.ray_components import RealCollector
+from envs import AtariConfig, ExperienceStore
+from runs.cli import main
+from runs.metrics import read_metrics
+
+TINY = ["train", "--agent", "simple-ray", "--preset", "simple-ray-tiny", "--no-progress"]
+
+
+def test_collectors_play_exactly_their_share_and_their_stores_merge():
+    env = AtariConfig(game="Pong", obs="rgb64")
+    parts = [RealCollector(env, num_envs=2, seed=s).collect(64)[0] for s in (0, 1)]
+    assert [p.num_transitions for p in parts] == [64, 64]
+    store = ExperienceStore(env.observation_shape, env.frame_stack, 1000)
+    for part in parts:
+        store.extend(part)
+    assert store.num_transitions == 128 and store.num_episodes == 4
+    assert not np.array_equal(parts[0].frames[-1], parts[1].frames[-1])  # different seeds, different games
+
+
+def test_simple_with_arrow_of_time_trains_across_actors_and_leaves_a_playable_agent(tmp_path, ray_local):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out), "distributed.simple.iterations=1",
+                 "distributed.simple.intrinsic=arrow_of_time", "distributed.simple.arrow.steps=5"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["agent_steps"] == 256 + 128  # random collection + one iteration, over two collectors
+    assert results["simulated_steps"] == 2 * 32  # 2 PPO iterations of train_batch 32 in imagination
+    folder = out / results["checkpoint"]
+    assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "potential.pt", "policy.pt"}
+    assert ExperienceStore.load(folder / "store.npz").num_transitions == 384
+    logged = {k: v for m in read_metrics(out) for k, v in m.items()}
+    assert logged["simulated/envs_updated"] >= 1  # the env runner received the world model
+    assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean"} <= set(logged)
+    assert main(["evaluate", str(out), "--episodes", "2", "--envs", "2", "--max-frames", "400", "--no-progress"]) == 0
+    assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple-ray"
