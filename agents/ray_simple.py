@@ -32,10 +32,10 @@ from envs.validate import require_range
 Log = Callable[[dict[str, float], int], None]
 
 
-def _imagination_ppo() -> RLlibConfig:
-    # SimPLe's PPO (16 envs x 50 steps per update, lr 1e-4, clip 0.1, entropy 0.01), with one env per runner.
+def imagination_ppo() -> RLlibConfig:
+    """SimPLe's PPO (16 envs x 50 steps per update, lr 1e-4, clip 0.1, entropy 0.01) on one remote env runner."""
     return RLlibConfig(learning_rate=1e-4, train_batch=800, minibatch=200, epochs=3, clip_param=0.1,
-                       entropy_coeff=0.01, vf_loss_coeff=1.0)
+                       entropy_coeff=0.01, vf_loss_coeff=1.0, num_env_runners=1)
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class DistributedSimPLeConfig:
     ``policy``; its ``train_batch`` replaces ``simple.sim_envs x simple.rollout_length``) and the actors."""
 
     simple: SimPLeConfig = field(default_factory=SimPLeConfig)
-    policy: RLlibConfig = field(default_factory=_imagination_ppo)
+    policy: RLlibConfig = field(default_factory=imagination_ppo)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
     learner: Literal["rllib-ppo"] = "rllib-ppo"
 
@@ -76,6 +76,24 @@ class DistributedSimPLeConfig:
                              f"actors.collectors={self.actors.collectors}")
         if self.policy.algorithm != "ppo":
             raise ValueError(f"policy.algorithm={self.policy.algorithm!r}: imagination training uses 'ppo'")
+
+    def cpus(self) -> dict[str, float]:
+        """CPUs each kind of actor reserves in all (Ray schedules an actor only when its CPUs are free)."""
+        actors, simple = self.actors, self.simple
+        return {"collectors": actors.collectors * actors.collector_cpus, "world-model learner": actors.learner_cpus,
+                "potential learner": actors.potential_cpus if simple.intrinsic == "arrow_of_time" else 0.0,
+                "env runners": self.policy.num_env_runners * self.policy.cpus_per_env_runner}
+
+    def require_fits(self, cluster: dict[str, float]) -> None:
+        """Raise a clear error when the actors cannot all be placed at once (they would wait forever)."""
+        need, have = self.cpus(), cluster.get("CPU", 0.0)
+        if sum(need.values()) > have + 1e-9:
+            parts = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)
+            raise ValueError(f"the agent's actors need {sum(need.values()):g} CPUs ({parts}) but the Ray cluster has "
+                             f"{have:g}; lower actors.*_cpus or policy.cpus_per_env_runner, or join a bigger cluster")
+        if self.actors.learner_gpus > cluster.get("GPU", 0.0):
+            raise ValueError(f"actors.learner_gpus={self.actors.learner_gpus:g} but the Ray cluster has "
+                             f"{cluster.get('GPU', 0.0):g} GPUs")
 
 
 class DistributedSimPLe:
@@ -172,6 +190,10 @@ class DistributedSimPLe:
         from agents.rllib_learner import RLlibLearner
 
         simple, actors, env = self.config.simple, self.config.actors, self.env_config
+        # Inside a Ray task (a sweep trial) the CPUs this process holds are not available to its actors.
+        context = ray.get_runtime_context()
+        held = context.get_assigned_resources() if context.worker.mode == ray.WORKER_MODE else {}
+        self.config.require_fits({k: float(v) - held.get(k, 0.0) for k, v in ray.cluster_resources().items()})
         capacity = int(simple.total_real_steps * 1.1) + 64 * simple.real_envs * (simple.iterations + 1)
         per_collector = simple.real_envs // actors.collectors
         collector = ray.remote(RealCollector).options(num_cpus=actors.collector_cpus)

@@ -25,6 +25,7 @@ class RLlibConfig:
         conv_filters: (channels, kernel, stride) per conv layer for images ("same" padding in RLlib); the default
             is the Nature DQN CNN, which fits every frame size we make. RLlib's own default for 84x84 ends in a
             256-channel 11x11 conv, about ten times the compute, slow on CPU.
+        cpus_per_env_runner: CPUs Ray reserves for each remote env runner (fractions share a core).
         vf_share_layers: the value head reads the policy's encoder (as SB3's CnnPolicy) instead of its own copy.
         replay_capacity, learning_starts, target_update_every: DQN's buffer (transitions), random-ish warm-up
             (env steps before the first update) and target-network period (env steps).
@@ -47,6 +48,7 @@ class RLlibConfig:
     grad_clip: float = 0.5
     num_env_runners: int = 0
     envs_per_env_runner: int = 1
+    cpus_per_env_runner: float = 1.0
     rollout_fragment_length: int | None = None
     fcnet_hiddens: tuple[int, ...] = (256, 256)
     conv_filters: tuple[tuple[int, int, int], ...] = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
@@ -57,6 +59,7 @@ class RLlibConfig:
 
     def __post_init__(self) -> None:
         require_choice("algorithm", self.algorithm, ALGORITHMS)
+        require_range("cpus_per_env_runner", self.cpus_per_env_runner, 0.0)
         for name in ("train_batch", "minibatch", "epochs", "envs_per_env_runner", "replay_capacity",
                      "target_update_every"):
             require_range(name, getattr(self, name), 1)

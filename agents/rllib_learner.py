@@ -49,7 +49,7 @@ def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, devi
     gpus = 1 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0
     return (_algorithm(config).environment(env.name, env_config=env.config)
             .env_runners(num_env_runners=config.num_env_runners, num_envs_per_env_runner=config.envs_per_env_runner,
-                         rollout_fragment_length=config.fragment)
+                         num_cpus_per_env_runner=config.cpus_per_env_runner, rollout_fragment_length=config.fragment)
             .learners(num_learners=0, num_gpus_per_learner=gpus, learner_connector=learner_connector)
             # One sample + update per train() call, so budgets are counted in whole iterations.
             .reporting(min_sample_timesteps_per_iteration=0, min_time_s_per_iteration=0)

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents import save_agent
-from agents.ray_simple import DistributedSimPLeConfig
+from agents.ray_simple import ActorsConfig, DistributedSimPLeConfig, imagination_ppo
+from agents.rllib_config import RLlibConfig
+from agents.simple import SimPLeConfig
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
 from envs.validate import require_range
 from runs.evaluation import score_policy
@@ -24,11 +26,15 @@ def _simple_env() -> AtariConfig:
 
 @dataclass(frozen=True)
 class DistributedSimPLeTrainConfig:
-    """A distributed SimPLe run: the loop and its actors (``agent``), the real env and the final evaluation."""
+    """A distributed SimPLe run: the SimPLe schedule and model (``simple``, as ``--agent simple`` reads it, so its
+    presets extend SimPLe's), PPO in imagination (``policy``: RLlib; ``simple.ppo`` is not used), how the work
+    is spread over Ray actors (``actors``), the real env and the final evaluation."""
 
     agent: Literal["simple-ray"] = "simple-ray"
     env: AtariConfig = field(default_factory=_simple_env)
-    distributed: DistributedSimPLeConfig = field(default_factory=DistributedSimPLeConfig)
+    simple: SimPLeConfig = field(default_factory=SimPLeConfig)
+    policy: RLlibConfig = field(default_factory=imagination_ppo)
+    actors: ActorsConfig = field(default_factory=ActorsConfig)
     seed: int = 0
     device: str = "cpu"
     eval_episodes: int = 8
@@ -39,6 +45,11 @@ class DistributedSimPLeTrainConfig:
         require_range("eval_episodes", self.eval_episodes, 1)
         if self.env.mode != "train":
             raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
+        self.distributed  # noqa: B018 (validates the combination)
+
+    @property
+    def distributed(self) -> DistributedSimPLeConfig:
+        return DistributedSimPLeConfig(self.simple, self.policy, self.actors)
 
     @property
     def run_name(self) -> str:
@@ -56,7 +67,7 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
     started = time.time()
     connect()
     metrics = MetricsLog(run.path)
-    phases = config.distributed.simple.phases()
+    phases = config.simple.phases()
     bar = tqdm(total=len(phases), unit="phase", disable=not progress, desc=f"simple-ray {config.env.game}",
                dynamic_ncols=True)
 
@@ -83,7 +94,7 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
         }
         save_agent(run.path / "agent", policy, config.env.game, config.env, "rllib-ppo",
                    {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],
-                    "rllib": plain_config(config.distributed.policy)})
+                    "rllib": plain_config(config.policy)})
     finally:
         metrics.close()
         agent.close()

@@ -25,8 +25,8 @@ def test_collectors_play_exactly_their_share_and_their_stores_merge():
 
 def test_simple_with_arrow_of_time_trains_across_actors_and_leaves_a_playable_agent(tmp_path, ray_local):
     out = tmp_path / "run"
-    assert main([*TINY, "--out", str(out), "distributed.simple.iterations=1",
-                 "distributed.simple.intrinsic=arrow_of_time", "distributed.simple.arrow.steps=5"]) == 0
+    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
+                 "simple.arrow.steps=5"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["agent_steps"] == 256 + 128  # random collection + one iteration, over two collectors
     assert results["simulated_steps"] == 2 * 32  # 2 PPO iterations of train_batch 32 in imagination
@@ -38,3 +38,9 @@ def test_simple_with_arrow_of_time_trains_across_actors_and_leaves_a_playable_ag
     assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean"} <= set(logged)
     assert main(["evaluate", str(out), "--episodes", "2", "--envs", "2", "--max-frames", "400", "--no-progress"]) == 0
     assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple-ray"
+
+
+def test_actors_that_cannot_all_be_placed_are_a_clear_error(tmp_path, ray_local, capsys):
+    assert main([*TINY, "--out", str(tmp_path / "run"), "actors.collector_cpus=4"]) == 2
+    assert "the agent's actors need 8.5 CPUs (collectors 8, world-model learner 0.25, env runners 0.25)" in \
+        capsys.readouterr().err
