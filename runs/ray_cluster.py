@@ -35,8 +35,15 @@ def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: i
         else:
             try:
                 ray.init(address=address, **options)
+            except ray.exceptions.AuthenticationError as e:
+                raise ValueError(f"the Ray cluster at address={address!r} refused this process's token: set "
+                                 "RAY_AUTH_MODE=token and the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                                 ) from e
             except (ConnectionError, RuntimeError) as e:
-                raise ValueError(f"could not join the Ray cluster at address={address!r}: {e}") from e
+                hint = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+                    "; if the cluster uses token authentication (Ray >= 2.59 does by default), set RAY_AUTH_MODE=token "
+                    "and give this machine the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)")
+                raise ValueError(f"could not join the Ray cluster at address={address!r}: {e}{hint}") from e
     return {k: float(v) for k, v in ray.cluster_resources().items()}
 
 
