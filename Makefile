@@ -18,11 +18,13 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# The main job on embedded Ray, small budget: a one-trial sweep of SimPLe on Ray actors (train, evaluate,
+# leaderboard), then a replay video of the trained agent.
 demo: install
-	$(VENV)/bin/workbench train --agent simple --preset demo --out $(DEMO) $(ARGS)
-	$(VENV)/bin/workbench evaluate $(DEMO) --episodes 4 --envs 4 --max-frames 18000
-	$(VENV)/bin/workbench replay $(DEMO) --max-frames 18000 --video $(DEMO)/videos/replay.mp4
-	@echo "demo run: $(DEMO) (results.json, evaluation-seed0.json, videos/)"
+	$(VENV)/bin/workbench sweep --agent simple-ray --preset demo --games Pong --seeds 1 --eval-episodes 4 \
+		--eval-envs 4 --eval-max-frames 18000 --out $(DEMO) $(ARGS)
+	$(VENV)/bin/workbench replay $(DEMO)/runs/simple-ray-Pong-seed0 --max-frames 18000 --video $(DEMO)/replay.mp4
+	@echo "demo sweep: $(DEMO) (runs/simple-ray-Pong-seed0/, leaderboard/, replay.mp4)"
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
@@ -37,6 +39,7 @@ bench: install
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/world_model_speed.py
 	$(PY) benchmarks/cswm_speed.py
+	$(PY) benchmarks/ray_scaling.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -84,6 +84,21 @@ class DistributedSimPLeConfig:
                 "potential learner": actors.potential_cpus if simple.intrinsic == "arrow_of_time" else 0.0,
                 "env runners": self.policy.num_env_runners * self.policy.cpus_per_env_runner}
 
+    def actor_resources(self) -> list[dict[str, float]]:
+        """Ray resources of each actor this agent starts itself, in start order: collectors, world-model learner,
+        potential learner (if any). RLlib starts the env runners."""
+        actors = self.actors
+        wanted = [{"CPU": actors.collector_cpus}] * actors.collectors
+        wanted.append({"CPU": actors.learner_cpus, "GPU": actors.learner_gpus})
+        if self.simple.intrinsic == "arrow_of_time":
+            wanted.append({"CPU": actors.potential_cpus})
+        return [{k: v for k, v in bundle.items() if v} for bundle in wanted]
+
+    def bundles(self) -> list[dict[str, float]]:
+        """The bundles a sweep trial reserves after its own (actors started inside a Tune trial may only use the
+        trial's placement group). RLlib pins env runner i to bundle i of the group, so theirs come first."""
+        return self.policy.env_runner_bundles() + [bundle for bundle in self.actor_resources() if bundle]
+
     def require_fits(self, cluster: dict[str, float]) -> None:
         """Raise a clear error when the actors cannot all be placed at once (they would wait forever)."""
         need, have = self.cpus(), cluster.get("CPU", 0.0)
@@ -195,23 +210,39 @@ class DistributedSimPLe:
         held = context.get_assigned_resources() if context.worker.mode == ray.WORKER_MODE else {}
         self.config.require_fits({k: float(v) - held.get(k, 0.0) for k, v in ray.cluster_resources().items()})
         capacity = int(simple.total_real_steps * 1.1) + 64 * simple.real_envs * (simple.iterations + 1)
-        per_collector = simple.real_envs // actors.collectors
-        collector = ray.remote(RealCollector).options(num_cpus=actors.collector_cpus)
-        self.collectors = [collector.remote(env, per_collector, seed) for seed in
-                           np.random.SeedSequence([self.seed, self.progress["iterations_done"] + 2])
-                           .generate_state(actors.collectors)]
+        placements = iter(self._placements())
+        seeds = np.random.SeedSequence([self.seed, self.progress["iterations_done"] + 2]).generate_state(
+            actors.collectors)
+        self.collectors = [ray.remote(RealCollector).options(**next(placements)).remote(
+            env, simple.real_envs // actors.collectors, seed) for seed in seeds]
         device = "cuda" if actors.learner_gpus > 0 else self.device
-        self.world = ray.remote(WorldModelLearner).options(num_cpus=actors.learner_cpus, num_gpus=actors.learner_gpus
-                                                           ).remote(simple.model, self.num_actions, env, capacity,
-                                                                    device, self.seed, simple.heldout_every)
+        self.world = ray.remote(WorldModelLearner).options(**next(placements)).remote(
+            simple.model, self.num_actions, env, capacity, device, self.seed, simple.heldout_every)
         self.potential = None
         if simple.intrinsic == "arrow_of_time":
-            self.potential = ray.remote(PotentialLearner).options(num_cpus=actors.potential_cpus).remote(
+            self.potential = ray.remote(PotentialLearner).options(**next(placements)).remote(
                 simple.arrow, env, capacity, "cpu", self.seed)
         world = imagined_world_spec(simple.model, self.num_actions, simple.rollout_length, env.frame_stack)
         self.trainer = RLlibLearner(self.config.policy, world, seed=self.seed, device=self.device, log=self._log_sim)
         if self.progress.get("checkpoint"):
             self._restore()
+
+    def _placements(self) -> list[dict[str, Any]]:
+        """Ray options of each actor of :meth:`DistributedSimPLeConfig.actor_resources`: its resources and, inside
+        a placement group (a sweep trial), the bundle reserved for it, after the trial's own and the env runners'."""
+        import ray
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        group = ray.util.get_current_placement_group()
+        index = 1 + self.config.policy.num_env_runners
+        options = []
+        for bundle in self.config.actor_resources():
+            option: dict[str, Any] = {"num_cpus": bundle.get("CPU", 0.0), "num_gpus": bundle.get("GPU", 0.0)}
+            if group is not None and bundle:
+                option["scheduling_strategy"] = PlacementGroupSchedulingStrategy(group, index)
+                index += 1
+            options.append(option)
+        return options
 
     def _checkpoint(self, iteration: int) -> None:
         """Everything after ``iteration`` (-1: the random collection) into a new folder, adopted by progress.json

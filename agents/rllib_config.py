@@ -94,6 +94,10 @@ class RLlibConfig:
         return {"fcnet_hiddens": list(self.fcnet_hiddens), "conv_filters": filters,
                 "vf_share_layers": self.vf_share_layers}
 
+    def env_runner_bundles(self) -> list[dict[str, float]]:
+        """One Ray resource bundle per remote env runner (what a sweep trial must reserve for them)."""
+        return [{"CPU": self.cpus_per_env_runner}] * self.num_env_runners if self.cpus_per_env_runner else []
+
     @property
     def samplers(self) -> int:
         """Envs stepping in parallel: ``max(1, num_env_runners) x envs_per_env_runner``."""

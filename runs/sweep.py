@@ -94,6 +94,12 @@ class SweepConfig:
         flags = {"seed": seed, "env": {"game": game}, "device": "cuda" if self.gpus_per_trial > 0 else None}
         return build_agent_config(self.agent, list(self.presets), list(self.overrides), flags)
 
+    def trial_bundles(self) -> list[dict[str, float]]:
+        """Ray resource bundles of one trial: its own process, then every actor its agent starts."""
+        own = {"CPU": self.cpus_per_trial, **({"GPU": self.gpus_per_trial} if self.gpus_per_trial else {})}
+        config = self.agent_config(self.game_names[0], 0)
+        return [own, *getattr(config, "actor_bundles", list)()]
+
     def eval_config(self) -> EvalConfig:
         return EvalConfig(episodes=self.eval_episodes, seed=0, epsilon=self.eval_epsilon, num_envs=self.eval_envs,
                           max_episode_frames=self.eval_max_frames)

@@ -35,9 +35,13 @@ def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
     from runs.sweep_trial import trial_name, tune_trainable
 
     path = open_sweep(config)
-    require_resources(connect(config.address), config.cpus_per_trial, config.gpus_per_trial, "each trial")
+    bundles = config.trial_bundles()
+    require_resources(connect(config.address), sum(b.get("CPU", 0.0) for b in bundles),
+                      sum(b.get("GPU", 0.0) for b in bundles), "each trial" + (" with its agent's actors"
+                                                                               if len(bundles) > 1 else ""))
     params = config.trial_params()
-    trainable = tune.with_resources(tune_trainable, {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial})
+    # The trial's process takes the first bundle; actors its agent starts (collectors, env runners) the others.
+    trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundles))
     # A fresh Tune experiment per driver start: trials whose run directories are finished return at once,
     # the others resume from their own checkpoints, so nothing depends on restoring Tune's own state.
     attempt = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

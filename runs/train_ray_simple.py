@@ -51,6 +51,10 @@ class DistributedSimPLeTrainConfig:
     def distributed(self) -> DistributedSimPLeConfig:
         return DistributedSimPLeConfig(self.simple, self.policy, self.actors)
 
+    def actor_bundles(self) -> list[dict[str, float]]:
+        """Resources of the Ray actors this run starts (a sweep reserves them with each trial)."""
+        return self.distributed.bundles()
+
     @property
     def run_name(self) -> str:
         return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"

@@ -66,6 +66,10 @@ class RLlibTrainConfig:
                 raise ValueError(f"{name}={value} must be a positive multiple of one RLlib iteration "
                                  f"({iteration} agent steps: rllib.steps_per_iteration)")
 
+    def actor_bundles(self) -> list[dict[str, float]]:
+        """Resources of the RLlib env runners this run starts (a sweep reserves them with each trial)."""
+        return self.rllib.env_runner_bundles()
+
     @property
     def run_name(self) -> str:
         return f"{self.agent}-{self.rllib.algorithm}-{self.env.game.replace('/', '_')}-seed{self.seed}"

@@ -23,10 +23,14 @@ def test_collectors_play_exactly_their_share_and_their_stores_merge():
     assert not np.array_equal(parts[0].frames[-1], parts[1].frames[-1])  # different seeds, different games
 
 
-def test_simple_with_arrow_of_time_trains_across_actors_and_leaves_a_playable_agent(tmp_path, ray_local):
-    out = tmp_path / "run"
-    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
+def test_simple_with_arrow_of_time_trains_across_actors_inside_a_sweep_trial(tmp_path, ray_local):
+    # Inside a Tune trial the actors may only use the trial's placement group: the sweep reserves their bundles.
+    assert main(["sweep", "--agent", "simple-ray", "--preset", "tiny", "--games", "Pong", "--seeds", "1",
+                 "--cpus-per-trial", "0.5", "--eval-episodes", "2", "--eval-envs", "2", "--eval-max-frames", "400",
+                 "--reps", "100",
+                 "--out", str(tmp_path / "sweep"), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
                  "simple.arrow.steps=5"]) == 0
+    out = tmp_path / "sweep" / "runs" / "simple-ray-Pong-seed0"
     results = json.loads((out / "results.json").read_text())
     assert results["agent_steps"] == 256 + 128  # random collection + one iteration, over two collectors
     assert results["simulated_steps"] == 2 * 32  # 2 PPO iterations of train_batch 32 in imagination
@@ -36,7 +40,6 @@ def test_simple_with_arrow_of_time_trains_across_actors_and_leaves_a_playable_ag
     logged = {k: v for m in read_metrics(out) for k, v in m.items()}
     assert logged["simulated/envs_updated"] >= 1  # the env runner received the world model
     assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean"} <= set(logged)
-    assert main(["evaluate", str(out), "--episodes", "2", "--envs", "2", "--max-frames", "400", "--no-progress"]) == 0
     assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple-ray"
 
 
