@@ -35,7 +35,7 @@ Log = Callable[[dict[str, float], int], None]
 def imagination_ppo() -> RLlibConfig:
     """SimPLe's PPO (16 envs x 50 steps per update, lr 1e-4, clip 0.1, entropy 0.01) on one remote env runner."""
     return RLlibConfig(learning_rate=1e-4, train_batch=800, minibatch=200, epochs=3, clip_param=0.1,
-                       entropy_coeff=0.01, vf_loss_coeff=1.0, num_env_runners=1)
+                       entropy_coeff=0.01, vf_loss_coeff=1.0, num_env_runners=1, envs_per_env_runner=16)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ class DistributedSimPLeConfig:
                              f"actors.collectors={self.actors.collectors}")
         if self.policy.algorithm != "ppo":
             raise ValueError(f"policy.algorithm={self.policy.algorithm!r}: imagination training uses 'ppo'")
+        if self.policy.envs_per_env_runner != self.simple.sim_envs:
+            raise ValueError(f"policy.envs_per_env_runner={self.policy.envs_per_env_runner} must equal "
+                             f"simple.sim_envs={self.simple.sim_envs} (the imagined envs each env runner steps)")
 
     def cpus(self) -> dict[str, float]:
         """CPUs each kind of actor reserves in all (Ray schedules an actor only when its CPUs are free)."""

@@ -35,6 +35,7 @@ class RLlibEnvSpec:
     config: dict[str, Any]
     adapter: ObsAdapter
     num_actions: int
+    vector: bool = False  # the env creator builds a whole vector env (RLlib's "vector_entry_point" mode)
 
 
 def real_env_spec(env_id: str, atari: AtariConfig) -> RLlibEnvSpec:
@@ -47,9 +48,11 @@ def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, devi
                      learner_connector: Callable | None = None) -> Any:
     """The RLlib ``AlgorithmConfig`` for ``config`` on ``env`` (one local learner, no Tune)."""
     gpus = 1 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0
+    vectorize = {"gym_env_vectorize_mode": "vector_entry_point"} if env.vector else {}
     return (_algorithm(config).environment(env.name, env_config=env.config)
             .env_runners(num_env_runners=config.num_env_runners, num_envs_per_env_runner=config.envs_per_env_runner,
-                         num_cpus_per_env_runner=config.cpus_per_env_runner, rollout_fragment_length=config.fragment)
+                         num_cpus_per_env_runner=config.cpus_per_env_runner, rollout_fragment_length=config.fragment,
+                         **vectorize)
             .learners(num_learners=0, num_gpus_per_learner=gpus, learner_connector=learner_connector)
             # One sample + update per train() call, so budgets are counted in whole iterations.
             .reporting(min_sample_timesteps_per_iteration=0, min_time_s_per_iteration=0)

@@ -49,6 +49,9 @@ def report(model, store: ExperienceStore, events: np.ndarray, where: np.ndarray 
     }
     if labels.any():
         out["auroc"] = auroc(jumps, labels)
+        # A jump of either sign: a potential that falls at an event (e.g. a death that looks like a
+        # restart) still marks it, though the target reads the signed jump.
+        out["auroc_abs"] = auroc(np.abs(jumps - np.median(jumps)), labels)
     return out
 
 

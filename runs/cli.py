@@ -280,7 +280,8 @@ def _intrinsic_fit(args: argparse.Namespace) -> int:
     results = fit_and_report(config, run)
     held, control = results["heldout"], results["control_shuffled_order"]
     auroc = held.get("auroc", float("nan"))
-    print(f"held-out: J {held['J']:.4f} (reversed {held['J_reversed']:.4f}), AUROC {auroc:.3f}, "
+    print(f"held-out: J {held['J']:.4f} (reversed {held['J_reversed']:.4f}), AUROC {auroc:.3f} "
+          f"(of |dh|: {held.get('auroc_abs', float('nan')):.3f}), "
           f"2*lambda*dh at events {held['jump_at_events']:.3f} vs {held['jump_elsewhere']:.3f} elsewhere, "
           f"median episode Spearman {held['median_episode_spearman']:.3f}")
     print(f"control (shuffled order): J {control['J']:.4f}, AUROC {control.get('auroc', float('nan')):.3f}")

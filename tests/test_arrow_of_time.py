@@ -103,6 +103,7 @@ def test_vase_world_breaks_are_detected_and_reported(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     held, control = report["heldout"], report["control_shuffled_order"]
     assert held["auroc"] > 0.95 and held["jump_at_events"] > 0.6 > held["jump_elsewhere"]
+    assert held["auroc_abs"] > 0.9
     assert held["J_reversed"] == pytest.approx(-held["J"])  # the exact sign flip on reversed pairs
     assert abs(control["J"]) < 0.2 * held["J"]
     assert (out / "potential.pt").exists() and (out / "h_around_events.png").stat().st_size > 0

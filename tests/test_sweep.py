@@ -79,3 +79,26 @@ def test_bad_sweep_requests_are_clear_errors(tmp_path, ray_local, capsys, argv, 
     code = main(["sweep", "--games", "Pong", "--seeds", "1", "--preset", "tiny", "--out", str(tmp_path / "s"), *argv])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_driver_died_resumes_with_the_same_command(tmp_path):
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "runs.cli", "sweep", "--games", "Pong", "--seeds", "2", "--preset", "tiny",
+               "--eval-episodes", "2", "--eval-envs", "2", "--eval-max-frames", "2000", "--out", str(out),
+               "--reps", "200", "total_steps=512", "eval_every=128", "eval_episodes=1", "eval_max_episode_frames=400"]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+    _worker_after_first_checkpoint(out / "runs" / "ppo-Pong-seed0", timeout=180)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray instance it started
+    driver.wait()
+    assert not (out / "runs" / "ppo-Pong-seed0" / "results.json").exists()
+
+    again = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert again.returncode == 0, again.stdout + again.stderr
+    for seed in (0, 1):
+        run = out / "runs" / f"ppo-Pong-seed{seed}"
+        assert json.loads((run / "results.json").read_text())["agent_steps"] == 512
+        assert (run / "evaluation-seed0.json").exists()
+    starts = json.loads((out / "runs" / "ppo-Pong-seed0" / "manifest.json").read_text())["starts"]
+    assert len(starts) == 2 and starts[1]["resumed_from"].startswith("step_")
