@@ -148,7 +148,7 @@ class DistributedSimPLe:
         return self.progress
 
     def policy(self):
-        """The current policy (an :class:`agents.rllib_learner.RLlibPolicy` acting on native observations)."""
+        """The current policy (an :class:`agents.rllib_policy.RLlibPolicy` acting on native observations)."""
         return self.trainer.current_policy()
 
     def close(self) -> None:

@@ -110,6 +110,15 @@ def native_adapter(env_id: str, config: AtariConfig) -> ObsAdapter:
         env.close()
 
 
+def num_actions(env_id: str, config: AtariConfig) -> int:
+    """Size of the discrete action space of ``env_id`` (makes and closes one env)."""
+    env = make_env(env_id, config)
+    try:
+        return int(env.action_space.n)
+    finally:
+        env.close()
+
+
 def register() -> str:
     """Register :func:`make_rllib_env` with Ray Tune (idempotent) and return the env name to configure."""
     from ray.tune.registry import register_env

@@ -1,29 +1,35 @@
-"""RLlib (new API stack) behind the PolicyLearner protocol, on our envs, with code-free checkpoints.
+"""RLlib (new API stack) behind the PolicyLearner protocol, on our envs or any registered env spec.
 
-Checkpoints hold the RLModule's weights, the optimiser's state and the step count as plain tensors and
-numbers (``torch.load(weights_only=True)``); RLlib's own pickle-based checkpoints are not used.
+Checkpoints (format in ``agents/rllib_policy.py``) hold the RLModule's weights, the optimiser's state and the
+step count as plain tensors and numbers.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 
 from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter, env_config, native_adapter, register
-from envs import AtariConfig, make_env
-from envs.files import atomic_write, read_checkpoint
-
-CHECKPOINT_FORMAT = "rl-workbench/rllib-v1"
-MODULE_ID = "default_policy"
+from agents.rllib_env import ObsAdapter, env_config, native_adapter, num_actions, register
+from agents.rllib_policy import (
+    CHECKPOINT_FORMAT,
+    MODULE_ID,
+    RLlibPolicy,
+    algorithm_base,
+    build_policy,
+    load_checkpoint,
+    load_policy_weights,
+    plain_config,
+    to_numpy,
+    to_torch,
+)
+from envs import AtariConfig
+from envs.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,8 @@ class RLlibEnvSpec:
 
 def real_env_spec(env_id: str, atari: AtariConfig) -> RLlibEnvSpec:
     """One of our real envs (``envs.make_env``) as RLlib builds it."""
-    adapter, num_actions = native_adapter(env_id, atari), _num_actions(env_id, atari)
-    return RLlibEnvSpec(register(), env_config(env_id, atari), adapter, num_actions)
+    return RLlibEnvSpec(register(), env_config(env_id, atari), native_adapter(env_id, atari),
+                        num_actions(env_id, atari))
 
 
 def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, device: str = "cpu",
@@ -49,7 +55,7 @@ def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, devi
     """The RLlib ``AlgorithmConfig`` for ``config`` on ``env`` (one local learner, no Tune)."""
     gpus = 1 if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()) else 0
     vectorize = {"gym_env_vectorize_mode": "vector_entry_point"} if env.vector else {}
-    return (_algorithm(config).environment(env.name, env_config=env.config)
+    return (algorithm_base(config).environment(env.name, env_config=env.config)
             .env_runners(num_env_runners=config.num_env_runners, num_envs_per_env_runner=config.envs_per_env_runner,
                          num_cpus_per_env_runner=config.cpus_per_env_runner, rollout_fragment_length=config.fragment,
                          **vectorize)
@@ -57,61 +63,6 @@ def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, devi
             # One sample + update per train() call, so budgets are counted in whole iterations.
             .reporting(min_sample_timesteps_per_iteration=0, min_time_s_per_iteration=0)
             .debugging(seed=seed))
-
-
-def _algorithm(config: RLlibConfig) -> Any:
-    """Algorithm class, model and training settings: all a saved policy needs to be rebuilt."""
-    from ray.rllib.algorithms.appo import APPOConfig
-    from ray.rllib.algorithms.dqn import DQNConfig
-    from ray.rllib.algorithms.ppo import PPOConfig
-
-    algo = {"ppo": PPOConfig, "appo": APPOConfig, "dqn": DQNConfig}[config.algorithm]()
-    return (algo.rl_module(model_config=config.model_config())
-            .training(lr=config.learning_rate, gamma=config.gamma, train_batch_size_per_learner=config.train_batch,
-                      grad_clip=config.grad_clip, **_algorithm_kwargs(config)))
-
-
-def _algorithm_kwargs(config: RLlibConfig) -> dict[str, Any]:
-    if config.algorithm == "dqn":
-        return {"replay_buffer_config": {"type": "PrioritizedEpisodeReplayBuffer", "capacity": config.replay_capacity},
-                "num_steps_sampled_before_learning_starts": config.learning_starts,
-                "target_network_update_freq": config.target_update_every}
-    common = {"lambda_": config.gae_lambda, "clip_param": config.clip_param, "entropy_coeff": config.entropy_coeff,
-              "vf_loss_coeff": config.vf_loss_coeff}
-    return {**common, "minibatch_size": config.minibatch, "num_epochs": config.epochs} if config.algorithm == "ppo" \
-        else common
-
-
-class RLlibPolicy(nn.Module):
-    """An RLModule that acts on our native observations; ``predict`` mirrors SB3's so saved agents use either.
-
-    ``state_dict()`` keys are ``module.<RLlib's parameter names>``.
-    """
-
-    def __init__(self, module: nn.Module, adapter: ObsAdapter, num_actions: int) -> None:
-        super().__init__()
-        self.module = module
-        self.adapter = adapter
-        self.observation_space = gym.spaces.Box(0, 255 if adapter.native_dtype == "uint8" else np.inf,
-                                                adapter.native_shape, adapter.native_dtype)
-        self.action_space = gym.spaces.Discrete(num_actions)
-
-    def predict(self, obs: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, None]:
-        """Actions (B,) for native observations (B, *obs_shape); DQN modules always act greedily."""
-        with torch.no_grad():
-            out = self.module.forward_inference({"obs": torch.as_tensor(self.adapter.to_rllib(obs))})
-        if "actions" in out:
-            return out["actions"].cpu().numpy(), None
-        logits = out["action_dist_inputs"]
-        actions = logits.argmax(-1) if deterministic else torch.distributions.Categorical(logits=logits).sample()
-        return actions.cpu().numpy(), None
-
-
-def build_policy(config: RLlibConfig, adapter: ObsAdapter, num_actions: int) -> RLlibPolicy:
-    """A fresh (untrained) policy of the architecture ``config`` trains, without Ray or an env."""
-    spaces = {"observation_space": adapter.rllib_space(), "action_space": gym.spaces.Discrete(num_actions)}
-    spec = _algorithm(config).environment(**spaces).get_rl_module_spec()
-    return RLlibPolicy(spec.build(), adapter, num_actions)
 
 
 class RLlibLearner:
@@ -180,7 +131,7 @@ class RLlibLearner:
         """RLModule weights, optimiser state (Adam moments, step) and step count, as tensors and numbers."""
         learner = self._learner_state()
         state = {"format": CHECKPOINT_FORMAT, "rllib": plain_config(self.config),
-                 "module": self._module_weights(), "optimizer": _to_torch(learner["optimizer"]),
+                 "module": self._module_weights(), "optimizer": to_torch(learner["optimizer"]),
                  "num_timesteps": self.num_timesteps}
         atomic_write(path, lambda tmp: torch.save(state, tmp))
 
@@ -189,7 +140,7 @@ class RLlibLearner:
 
         state = load_checkpoint(path)
         weights = {k: v.numpy() for k, v in state["module"].items()}
-        learner = {COMPONENT_RL_MODULE: {MODULE_ID: weights}, "optimizer": _to_numpy(state["optimizer"])}
+        learner = {COMPONENT_RL_MODULE: {MODULE_ID: weights}, "optimizer": to_numpy(state["optimizer"])}
         self.algo.set_state({COMPONENT_LEARNER_GROUP: {COMPONENT_LEARNER: learner}})  # also syncs env runners
         self.num_timesteps = int(state["num_timesteps"])
         self._policy_at = -1
@@ -214,42 +165,6 @@ class RLlibLearner:
         return {k: torch.as_tensor(np.asarray(v)) for k, v in state[COMPONENT_RL_MODULE][MODULE_ID].items()}
 
 
-def _num_actions(env_id: str, atari: AtariConfig) -> int:
-    env = make_env(env_id, atari)
-    try:
-        return int(env.action_space.n)
-    finally:
-        env.close()
-
-
-def policy_from_checkpoint(path: str | Path, env_id: str, atari: AtariConfig) -> RLlibPolicy:
-    """The policy of an RLlib-learner checkpoint, rebuilt from the config stored in it (no Ray needed)."""
-    state = load_checkpoint(path)
-    config = config_from_plain(state["rllib"])
-    policy = build_policy(config, native_adapter(env_id, atari), _num_actions(env_id, atari))
-    load_policy_weights(policy, state["module"])
-    return policy
-
-
-def load_policy_weights(policy: RLlibPolicy, weights: dict[str, torch.Tensor]) -> None:
-    """Load a learner's module weights into ``policy``, leaving out the target networks that DQN (``_target_*``)
-    and APPO (``_old_*``) learners add and acting does not use; a missing policy weight is still an error."""
-    own = policy.module.state_dict()
-    policy.module.load_state_dict({k: v for k, v in weights.items() if k in own})
-
-
-def plain_config(config: RLlibConfig) -> dict[str, Any]:
-    """``config`` as JSON-friendly plain data (lists, not tuples)."""
-    data = dataclasses.asdict(config)
-    return {**data, "fcnet_hiddens": list(config.fcnet_hiddens), "conv_filters": [list(f) for f in config.conv_filters]}
-
-
-def config_from_plain(data: dict[str, Any]) -> RLlibConfig:
-    """Inverse of :func:`plain_config`."""
-    return RLlibConfig(**{**data, "fcnet_hiddens": tuple(data["fcnet_hiddens"]),
-                          "conv_filters": tuple(tuple(f) for f in data["conv_filters"])})
-
-
 def flat_metrics(result: dict[str, Any]) -> dict[str, float]:
     """Finite numbers of an RLlib result under ``env_runners/`` and ``learners/``, keys joined with ``/``."""
     out: dict[str, float] = {}
@@ -266,25 +181,3 @@ def flat_metrics(result: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _to_torch(tree: Any) -> Any:
-    """Arrays -> tensors, numpy scalars -> numbers, tuples -> lists: what ``weights_only`` loading accepts."""
-    if isinstance(tree, dict):
-        return {k: _to_torch(v) for k, v in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return [_to_torch(v) for v in tree]
-    if isinstance(tree, np.ndarray):
-        return torch.as_tensor(tree)
-    return tree.item() if isinstance(tree, np.generic) else tree
-
-
-def _to_numpy(tree: Any) -> Any:
-    if isinstance(tree, dict):
-        return {k: _to_numpy(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_to_numpy(v) for v in tree]
-    return tree.numpy() if isinstance(tree, torch.Tensor) else tree
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read an RLlib-learner checkpoint with ``weights_only=True``; clear error if corrupt or foreign."""
-    return read_checkpoint(path, CHECKPOINT_FORMAT, "RLlib learner")

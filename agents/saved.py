@@ -4,7 +4,7 @@
     policy.pt    policy weights only (loaded with ``weights_only=True``: no pickled code runs)
 
 Learners: ``sb3-ppo`` (an SB3 actor-critic) and ``rllib-<algorithm>`` (an RLlib RLModule in
-:class:`agents.rllib_learner.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
+:class:`agents.rllib_policy.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def _from_checkpoint(path: Path) -> SavedAgent:
     config = yaml.safe_load(config_path.read_text())
     env_config = AtariConfig(**config["env"])
     if config.get("agent") == "rllib":
-        from agents.rllib_learner import policy_from_checkpoint
+        from agents.rllib_policy import policy_from_checkpoint
 
         policy = policy_from_checkpoint(path, env_config.game, env_config)
         meta = {"learner": f"rllib-{config['rllib']['algorithm']}", "env_id": env_config.game,
@@ -139,7 +139,7 @@ def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] |
 def _rllib_policy(meta: dict[str, Any]) -> torch.nn.Module:
     """An untrained RLlib policy of the saved architecture (``meta["rllib"]``: the learner's RLlibConfig)."""
     from agents.rllib_env import ObsAdapter
-    from agents.rllib_learner import build_policy, config_from_plain
+    from agents.rllib_policy import build_policy, config_from_plain
 
     config = config_from_plain(meta["rllib"])
     space = meta["observation_space"]

@@ -65,7 +65,7 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
     from tqdm import tqdm
 
     from agents.ray_simple import DistributedSimPLe
-    from agents.rllib_learner import plain_config
+    from agents.rllib_policy import plain_config
     from runs.ray_cluster import connect
 
     started = time.time()

@@ -79,7 +79,7 @@ def train_rllib(config: RLlibTrainConfig, run: RunDir, progress: bool = True) ->
     """Train, evaluating and checkpointing every ``eval_every`` steps; resumes from the run's last checkpoint."""
     from tqdm import tqdm
 
-    from agents.rllib_learner import plain_config
+    from agents.rllib_policy import plain_config
 
     started = time.time()
     checkpoint = run.latest_checkpoint()

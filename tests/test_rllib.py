@@ -162,6 +162,6 @@ def test_train_rllib_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
 
 
 def _plain(config: RLlibConfig) -> dict:
-    from agents.rllib_learner import plain_config
+    from agents.rllib_policy import plain_config
 
     return plain_config(config)
