@@ -119,6 +119,11 @@ class RunDir:
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
 
 
+def checkpoint_step(checkpoint: Path | None) -> int | None:
+    """The agent step of a ``step_<N>.pt`` checkpoint (None for no checkpoint)."""
+    return int(checkpoint.stem.split("_")[1]) if checkpoint else None
+
+
 def _name(path: Path | None) -> str | None:
     return path.name if path else None
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -15,7 +14,7 @@ from intrinsic import ArrowOfTime, ArrowOfTimeConfig, CSWMCuriosity, CSWMCuriosi
 from intrinsic.data import collect_random
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
-from runs.run_dir import RunDir
+from runs.run_dir import RunDir, checkpoint_step
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def train(config: TrainConfig, run: RunDir, progress: bool = True) -> dict[str, 
     started = time.time()
     checkpoint = run.latest_checkpoint()
     env = make_vector_env(config.env.game, config.num_envs, config.env)
-    metrics = MetricsLog(run.path, resume_step=_step_of(checkpoint))
+    metrics = MetricsLog(run.path, resume_step=checkpoint_step(checkpoint))
     bonus = _intrinsic_model(config, run, metrics) if config.intrinsic != "none" else None
     if bonus:
         env = IntrinsicRewardVectorWrapper(env, bonus)
@@ -148,7 +147,3 @@ def evaluate(learner: PPOLearner, config: TrainConfig, seed: int) -> dict[str, A
     """Score the current policy on ``eval_episodes`` full games in eval mode."""
     return score_policy(learner.act, config.env, config.eval_episodes, config.eval_max_episode_frames, seed,
                         config.num_envs)
-
-
-def _step_of(checkpoint: Path | None) -> int | None:
-    return int(checkpoint.stem.split("_")[1]) if checkpoint else None

@@ -12,39 +12,25 @@ from typing import Any, Literal
 from agents import save_agent
 from agents.ray_simple import ActorsConfig, DistributedSimPLeConfig, imagination_ppo
 from agents.rllib_config import RLlibConfig
-from agents.simple import SimPLeConfig
-from envs import PROTOCOL_VERSION, AtariConfig, check_env_id
-from envs.validate import require_range
+from envs import PROTOCOL_VERSION
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
-
-
-def _simple_env() -> AtariConfig:
-    return AtariConfig(obs="rgb105x80")
+from runs.train_simple import SimPLeTrainConfig
 
 
 @dataclass(frozen=True)
-class DistributedSimPLeTrainConfig:
-    """A distributed SimPLe run: the SimPLe schedule and model (``simple``, as ``--agent simple`` reads it, so its
-    presets extend SimPLe's), PPO in imagination (``policy``: RLlib; ``simple.ppo`` is not used), how the work
-    is spread over Ray actors (``actors``), the real env and the final evaluation."""
+class DistributedSimPLeTrainConfig(SimPLeTrainConfig):
+    """A distributed SimPLe run: everything of ``--agent simple`` (the schedule and model in ``simple``, so its
+    presets extend SimPLe's; ``simple.ppo`` is not used), plus PPO in imagination (``policy``: RLlib) and how the
+    work is spread over Ray actors (``actors``)."""
 
-    agent: Literal["simple-ray"] = "simple-ray"
-    env: AtariConfig = field(default_factory=_simple_env)
-    simple: SimPLeConfig = field(default_factory=SimPLeConfig)
+    agent: Literal["simple-ray"] = "simple-ray"  # type: ignore[assignment]
     policy: RLlibConfig = field(default_factory=imagination_ppo)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
-    seed: int = 0
-    device: str = "cpu"
-    eval_episodes: int = 8
-    eval_max_episode_frames: int = 108_000
 
     def __post_init__(self) -> None:
-        check_env_id(self.env.game)
-        require_range("eval_episodes", self.eval_episodes, 1)
-        if self.env.mode != "train":
-            raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
+        super().__post_init__()
         self.distributed  # noqa: B018 (validates the combination)
 
     @property
@@ -54,10 +40,6 @@ class DistributedSimPLeTrainConfig:
     def actor_bundles(self) -> list[dict[str, float]]:
         """Resources of the Ray actors this run starts (a sweep reserves them with each trial)."""
         return self.distributed.bundles()
-
-    @property
-    def run_name(self) -> str:
-        return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"
 
 
 def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from intrinsic import ArrowOfTime, ArrowOfTimeConfig
 from intrinsic.data import collect_random
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
-from runs.run_dir import RunDir
+from runs.run_dir import RunDir, checkpoint_step
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def train_rllib(config: RLlibTrainConfig, run: RunDir, progress: bool = True) ->
 
     started = time.time()
     checkpoint = run.latest_checkpoint()
-    metrics = MetricsLog(run.path, resume_step=_step_of(checkpoint))
-    learner = _learner(config, run, metrics, resumed_at=_step_of(checkpoint) or 0)
+    metrics = MetricsLog(run.path, resume_step=checkpoint_step(checkpoint))
+    learner = _learner(config, run, metrics, resumed_at=checkpoint_step(checkpoint) or 0)
     if checkpoint:
         learner.load(checkpoint)
     bar = tqdm(total=config.total_steps, initial=learner.num_timesteps, unit="step", disable=not progress,
@@ -160,7 +160,3 @@ def _results(config: RLlibTrainConfig, run: RunDir, learner, evaluation: dict[st
         "train_episode_return_mean": latest.get("env_runners/episode_return_mean"),
         "wall_time_s_last_session": round(time.time() - started, 1),
     }
-
-
-def _step_of(checkpoint: Path | None) -> int | None:
-    return int(checkpoint.stem.split("_")[1]) if checkpoint else None
