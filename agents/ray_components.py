@@ -17,7 +17,8 @@ import torch
 from envs import AtariConfig, ExperienceStore, make_vector_env
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig
 from world_models import SimPLeModelConfig, SimPLeWorldModel, store_starts
-from world_models.training import train_world_model
+from world_models.evaluation import prediction_metrics
+from world_models.training import sequence_batch, train_world_model
 
 
 class RealCollector:
@@ -72,6 +73,17 @@ class WorldModelLearner:
         """``steps`` optimiser steps on the training episodes; returns the last losses."""
         where = self.store.episode[: self.store.size] % self.heldout_every != 0
         return train_world_model(self.model, self.optimizer, self.store, steps, self.rng, where=where)
+
+    def evaluate(self, horizons: tuple[int, ...], sequences: int, seed: int) -> dict[str, float]:
+        """Held-out prediction quality (pixel accuracy and PSNR at each horizon, reward accuracy); empty while the
+        held-out episodes are shorter than the longest horizon."""
+        where = self.store.episode[: self.store.size] % self.heldout_every == 0
+        try:
+            batch = sequence_batch(self.store, self.model.config.context_frames, max(horizons), sequences,
+                                   np.random.default_rng(seed), where)
+        except ValueError:
+            return {}
+        return prediction_metrics(self.model, batch, horizons)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The model's weights on CPU, for simulated envs elsewhere."""

@@ -185,6 +185,11 @@ class DistributedSimPLe:
         pending = [self.world.train.remote(steps)] + ([self.potential.fit.remote()] if self.potential else [])
         for metrics, prefix in zip(ray.get(pending), ("world_model", "intrinsic")):
             self.log({f"{prefix}/{k.split('/')[-1]}": v for k, v in metrics.items()}, self.real_steps)
+        quality = ray.get(self.world.evaluate.remote(simple.eval_horizons, simple.eval_sequences,
+                                                     self.seed + iteration))
+        if quality:
+            self.log({f"world_model/heldout_{k}": v for k, v in quality.items()}, self.real_steps)
+            self.progress.setdefault("model_quality", []).append({"iteration": iteration, **quality})
 
     def _train_policy(self, iteration: int) -> None:
         import ray

@@ -76,7 +76,8 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
             "agent": config.agent, "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
             "policy": "final", "agent_steps": record["real_steps"], "simulated_steps": agent.trainer.num_timesteps,
             "checkpoint": f"checkpoints/{record['checkpoint']}", "final_eval": final,
-            "phase_seconds": record["seconds"], "wall_time_s_last_session": round(time.time() - started, 1),
+            "phase_seconds": record["seconds"], "model_quality": record.get("model_quality", []),
+            "wall_time_s_last_session": round(time.time() - started, 1),
         }
         save_agent(run.path / "agent", policy, config.env.game, config.env, "rllib-ppo",
                    {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],

@@ -40,7 +40,9 @@ def test_simple_with_arrow_of_time_trains_across_actors_inside_a_sweep_trial(tmp
     assert ExperienceStore.load(folder / "store.npz").num_transitions == 384
     logged = {k: v for m in read_metrics(out) for k, v in m.items()}
     assert logged["simulated/envs_updated"] >= 1  # the env runner received the world model
-    assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean"} <= set(logged)
+    assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean",
+            "world_model/heldout_psnr@1"} <= set(logged)
+    assert results["model_quality"][0]["iteration"] == 0
     assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple-ray"
 
 
