@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -62,13 +62,13 @@ class ActorsConfig:
 
 @dataclass(frozen=True)
 class DistributedSimPLeConfig:
-    """The SimPLe schedule (``simple``: its model, budgets, intrinsic choice), the imagination learner (RLlib
-    ``policy``; its ``train_batch`` replaces ``simple.sim_envs x simple.rollout_length``) and the actors."""
+    """The SimPLe schedule (``simple``: its model, budgets, intrinsic choice), the imagination learner (RLlib PPO,
+    ``policy``: each of its iterations samples ``policy.train_batch`` imagined steps from
+    ``policy.envs_per_env_runner`` = ``simple.sim_envs`` envs per env runner) and the actors."""
 
     simple: SimPLeConfig = field(default_factory=SimPLeConfig)
     policy: RLlibConfig = field(default_factory=imagination_ppo)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
-    learner: Literal["rllib-ppo"] = "rllib-ppo"
 
     def __post_init__(self) -> None:
         if self.simple.real_envs % self.actors.collectors:

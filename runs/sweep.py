@@ -58,7 +58,8 @@ class SweepConfig:
     def __post_init__(self) -> None:
         agent_entry(self.agent)
         require_range("seeds", self.seeds, 1)
-        require_range("cpus_per_trial", self.cpus_per_trial, 0.0)
+        if self.cpus_per_trial <= 0:  # the trial's own process needs a share of a CPU (its placement bundle)
+            raise ValueError(f"cpus_per_trial={self.cpus_per_trial:g} must be > 0, e.g. 0.5 or 1")
         require_range("gpus_per_trial", self.gpus_per_trial, 0.0)
         require_range("max_failures", self.max_failures, 0)
         require_range("eval_episodes", self.eval_episodes, 1)

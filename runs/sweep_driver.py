@@ -36,9 +36,9 @@ def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
 
     path = open_sweep(config)
     bundles = config.trial_bundles()
-    require_resources(connect(config.address), sum(b.get("CPU", 0.0) for b in bundles),
-                      sum(b.get("GPU", 0.0) for b in bundles), "each trial" + (" with its agent's actors"
-                                                                               if len(bundles) > 1 else ""))
+    what = "each trial" + (" with its agent's actors" if len(bundles) > 1 else "")
+    cpus, gpus = (sum(b.get(kind, 0.0) for b in bundles) for kind in ("CPU", "GPU"))
+    require_resources(connect(config.address), cpus, gpus, what)
     params = config.trial_params()
     # The trial's process takes the first bundle; actors its agent starts (collectors, env runners) the others.
     trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundles))
@@ -54,9 +54,9 @@ def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
     )
     grid = tuner.fit()
     failed = [trial_name_of(r) for r in grid if r.error is not None]
-    trials = [_summary(Path(p["run_dir"])) for p in params]
-    board, written = _leaderboard(config, path, [t for t in trials if t is not None])
-    return SweepOutcome(path, [t for t in trials if t is not None], failed, board, written)
+    trials = [t for t in (_summary(Path(p["run_dir"])) for p in params) if t is not None]
+    board, written = _leaderboard(config, path, trials)
+    return SweepOutcome(path, trials, failed, board, written)
 
 
 def trial_name_of(result: Any) -> str:
