@@ -28,8 +28,8 @@ def imagined_world_spec(model: SimPLeModelConfig, num_actions: int, rollout_leng
     register_env(SIMULATED_ENV_NAME, ImaginedWorlds)
     config = {"model": dataclasses.asdict(model), "num_actions": num_actions, "rollout_length": rollout_length,
               "frame_stack": frame_stack}
-    probe = ImaginedWorlds({**config, "num_envs": 1})
-    return RLlibEnvSpec(SIMULATED_ENV_NAME, config, probe.adapter, num_actions, vector=True)
+    adapter = ObsAdapter((frame_stack, model.frame_height, model.frame_width, model.channels), "uint8")
+    return RLlibEnvSpec(SIMULATED_ENV_NAME, config, adapter, num_actions, vector=True)
 
 
 class ImaginedWorlds(gym.vector.VectorEnv):

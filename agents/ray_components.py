@@ -49,7 +49,24 @@ class RealCollector:
         return store.trimmed(), scores
 
 
-class WorldModelLearner:
+class _RealData:
+    """The real data an actor learns from: one store that collected parts are appended to."""
+
+    store: ExperienceStore
+
+    def add(self, *parts: ExperienceStore) -> int:
+        """Append collected stores; returns the real agent steps now held."""
+        for part in parts:
+            self.store.extend(part)
+        return self.store.num_transitions
+
+    def _reload_store(self, path: Path) -> int:
+        """Replace the data by the rows saved at ``path`` (same capacity); returns the real agent steps held."""
+        self.store = ExperienceStore(self.store.obs_shape, self.store.frame_stack, self.store.capacity)
+        return self.add(ExperienceStore.load(path))
+
+
+class WorldModelLearner(_RealData):
     """The real data (one store) and the SimPLe world model trained on it, on ``device`` (a GPU when given one).
 
     Episodes whose id is a multiple of ``heldout_every`` are never trained on.
@@ -62,12 +79,6 @@ class WorldModelLearner:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=model_config.learning_rate)
         self.store = ExperienceStore(env_config.observation_shape, env_config.frame_stack, capacity)
         self.rng, self.heldout_every = np.random.default_rng(seed), heldout_every
-
-    def add(self, *parts: ExperienceStore) -> int:
-        """Append collected stores; returns the real agent steps now held."""
-        for part in parts:
-            self.store.extend(part)
-        return self.store.num_transitions
 
     def train(self, steps: int) -> dict[str, float]:
         """``steps`` optimiser steps on the training episodes; returns the last losses."""
@@ -103,11 +114,10 @@ class WorldModelLearner:
         """Restore what :meth:`save` wrote; returns the real agent steps held."""
         directory = Path(directory)
         self.optimizer.load_state_dict(self.model.load(directory / "world_model.pt")["optimizer"])
-        self.store = _reload(self.store, directory / "store.npz")
-        return self.store.num_transitions
+        return self._reload_store(directory / "store.npz")
 
 
-class PotentialLearner:
+class PotentialLearner(_RealData):
     """An arrow-of-time potential refitted on all real data each iteration (its own copy of the store)."""
 
     def __init__(self, config: ArrowOfTimeConfig, env_config: AtariConfig, capacity: int, device: str,
@@ -116,11 +126,6 @@ class PotentialLearner:
         self.potential = ArrowOfTime(config, env_config.observation_shape, device)
         self.store = ExperienceStore(env_config.observation_shape, env_config.frame_stack, capacity)
         self.rng = np.random.default_rng(seed)
-
-    def add(self, *parts: ExperienceStore) -> int:
-        for part in parts:
-            self.store.extend(part)
-        return self.store.num_transitions
 
     def fit(self) -> dict[str, Any]:
         return self.potential.fit(self.store, self.rng)
@@ -136,12 +141,4 @@ class PotentialLearner:
     def load(self, directory: str | Path) -> int:
         """Restore the potential and the data from a checkpoint folder; returns the real agent steps held."""
         self.potential = ArrowOfTime.load(Path(directory) / "potential.pt", str(self.potential.device))
-        self.store = _reload(self.store, Path(directory) / "store.npz")
-        return self.store.num_transitions
-
-
-def _reload(store: ExperienceStore, path: Path) -> ExperienceStore:
-    """A store of ``store``'s capacity holding the rows saved at ``path``."""
-    fresh = ExperienceStore(store.obs_shape, store.frame_stack, store.capacity)
-    fresh.extend(ExperienceStore.load(path))
-    return fresh
+        return self._reload_store(Path(directory) / "store.npz")

@@ -101,22 +101,18 @@ def make_rllib_env(config: dict[str, Any]) -> gym.Env:
     return RLlibObservation(make_env(config["env_id"], AtariConfig(**config["atari"])))
 
 
+def probe_env(env_id: str, config: AtariConfig) -> tuple[ObsAdapter, int]:
+    """The observation adapter and the number of actions of ``env_id`` (makes and closes one env)."""
+    env = make_env(env_id, config)
+    try:
+        return ObsAdapter.for_space(env.observation_space), int(env.action_space.n)
+    finally:
+        env.close()
+
+
 def native_adapter(env_id: str, config: AtariConfig) -> ObsAdapter:
-    """The adapter of ``env_id`` (makes and closes one env to read its observation space)."""
-    env = make_env(env_id, config)
-    try:
-        return ObsAdapter.for_space(env.observation_space)
-    finally:
-        env.close()
-
-
-def num_actions(env_id: str, config: AtariConfig) -> int:
-    """Size of the discrete action space of ``env_id`` (makes and closes one env)."""
-    env = make_env(env_id, config)
-    try:
-        return int(env.action_space.n)
-    finally:
-        env.close()
+    """The adapter of ``env_id`` (see :func:`probe_env`)."""
+    return probe_env(env_id, config)[0]
 
 
 def register() -> str:

@@ -18,6 +18,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 
 from agents.rllib_env import ObsAdapter
 from intrinsic import ArrowOfTime, CSWMCuriosity, IntrinsicReward
+from intrinsic.wrappers import skips_terminal
 
 IntrinsicKind = Literal["arrow_of_time", "cswm_curiosity"]
 METRIC = "intrinsic_reward_mean"  # appears in results as ``learners/intrinsic_reward_mean``
@@ -72,15 +73,11 @@ class IntrinsicRewardConnector(ConnectorV2):
         obs = self.adapter.to_native(np.asarray(episode.get_observations(slice(0, steps + 1))))
         actions = np.asarray(episode.get_actions(slice(0, steps)))
         bonus = np.asarray(self.model.reward(obs[:-1], obs[1:], actions), np.float32)
-        if episode.is_terminated and self._skips_terminal() and not _life_lost(episode, steps):
+        if episode.is_terminated and skips_terminal(self.model) and not _life_lost(episode, steps):
             bonus[-1] = 0.0
         rewards = np.asarray(episode.get_rewards(slice(0, steps)), np.float32) + bonus
         episode.set_rewards(new_data=rewards if episode.is_numpy else list(rewards), at_indices=slice(0, steps))
         return bonus
-
-    def _skips_terminal(self) -> bool:
-        config = getattr(self.model, "config", None)
-        return config is not None and not getattr(config, "across_terminal", True)
 
 
 def _with_own_rewards(episode: Any) -> Any:

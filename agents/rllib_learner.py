@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter, env_config, native_adapter, num_actions, register
+from agents.rllib_env import ObsAdapter, env_config, probe_env, register
 from agents.rllib_policy import (
     CHECKPOINT_FORMAT,
     MODULE_ID,
@@ -46,8 +46,7 @@ class RLlibEnvSpec:
 
 def real_env_spec(env_id: str, atari: AtariConfig) -> RLlibEnvSpec:
     """One of our real envs (``envs.make_env``) as RLlib builds it."""
-    return RLlibEnvSpec(register(), env_config(env_id, atari), native_adapter(env_id, atari),
-                        num_actions(env_id, atari))
+    return RLlibEnvSpec(register(), env_config(env_id, atari), *probe_env(env_id, atari))
 
 
 def algorithm_config(config: RLlibConfig, env: RLlibEnvSpec, seed: int = 0, device: str = "cpu",

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter, native_adapter, num_actions
+from agents.rllib_env import ObsAdapter, probe_env
 from envs import AtariConfig
 from envs.files import read_checkpoint
 
@@ -81,7 +81,7 @@ def policy_from_checkpoint(path: str | Path, env_id: str, atari: AtariConfig) ->
     """The policy of an RLlib-learner checkpoint, rebuilt from the config stored in it (no Ray needed)."""
     state = load_checkpoint(path)
     config = config_from_plain(state["rllib"])
-    policy = build_policy(config, native_adapter(env_id, atari), num_actions(env_id, atari))
+    policy = build_policy(config, *probe_env(env_id, atari))
     load_policy_weights(policy, state["module"])
     return policy
 

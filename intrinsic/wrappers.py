@@ -24,7 +24,7 @@ class IntrinsicRewardWrapper(gym.Wrapper):
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
         bonus = float(self.model.reward(self._obs[None], obs[None], np.asarray([action]))[0])
-        if terminated and not info.get("life_lost", False) and _skips_terminal(self.model):
+        if terminated and not info.get("life_lost", False) and skips_terminal(self.model):
             bonus = 0.0
         self._obs = obs
         return obs, reward + bonus, terminated, truncated, {**info, "extrinsic_reward": reward,
@@ -52,14 +52,14 @@ class IntrinsicRewardVectorWrapper(gym.vector.VectorWrapper):
             for i in np.flatnonzero(info["_final_obs"]):
                 arrived[i] = info["final_obs"][i]
         bonus = self.model.reward(self._obs, arrived, np.asarray(actions)).astype(np.float32)
-        if _skips_terminal(self.model):
+        if skips_terminal(self.model):
             bonus[terminated & ~np.asarray(info.get("life_lost", np.zeros_like(terminated)), bool)] = 0.0
         self._obs = obs
         return obs, reward + bonus, terminated, truncated, {**info, "extrinsic_reward": reward,
                                                            "intrinsic_reward": bonus}
 
 
-def _skips_terminal(model: IntrinsicReward) -> bool:
+def skips_terminal(model: IntrinsicReward) -> bool:
     """Models not trained on episode-ending transitions give them no reward (see ``across_terminal``)."""
     config = getattr(model, "config", None)
     return config is not None and not getattr(config, "across_terminal", True)

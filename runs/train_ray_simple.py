@@ -16,7 +16,7 @@ from envs import PROTOCOL_VERSION
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
-from runs.train_simple import SimPLeTrainConfig
+from runs.train_simple import SimPLeTrainConfig, phase_progress
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,6 @@ class DistributedSimPLeTrainConfig(SimPLeTrainConfig):
 
 def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the distributed loop, then evaluate the final policy on full games."""
-    from tqdm import tqdm
-
     from agents.ray_simple import DistributedSimPLe
     from agents.rllib_policy import plain_config
     from runs.ray_cluster import connect
@@ -53,14 +51,7 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
     started = time.time()
     connect()
     metrics = MetricsLog(run.path)
-    phases = config.simple.phases()
-    bar = tqdm(total=len(phases), unit="phase", disable=not progress, desc=f"simple-ray {config.env.game}",
-               dynamic_ncols=True)
-
-    def phase_done(phase: str, seconds: float) -> None:
-        bar.update(1)
-        bar.write(f"{phase} done in {seconds:.1f}s; real steps {agent.real_steps}")
-
+    bar, phase_done = phase_progress(config, progress, lambda: agent.real_steps)
     agent = DistributedSimPLe(config.distributed, config.env, run.path, config.seed, config.device, metrics.log,
                               phase_done)
     try:

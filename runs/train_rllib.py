@@ -116,16 +116,15 @@ def train_rllib(config: RLlibTrainConfig, run: RunDir, progress: bool = True) ->
 def _learner(config: RLlibTrainConfig, run: RunDir, metrics: MetricsLog, resumed_at: int):
     """The learner, with the arrow-of-time connector when asked; seeded past the steps already trained, so a
     resumed run plays fresh games rather than replaying the ones it trained on."""
-    from agents.rllib_env import native_adapter
     from agents.rllib_intrinsic import intrinsic_connector
-    from agents.rllib_learner import RLlibLearner
+    from agents.rllib_learner import RLlibLearner, real_env_spec
 
+    env = real_env_spec(config.env.game, config.env)
     connector = None
     if config.intrinsic == "arrow_of_time":
-        path = _potential(config, run, metrics)
-        connector = intrinsic_connector(str(path), native_adapter(config.env.game, config.env), beta=config.arrow.beta)
-    return RLlibLearner(config.rllib, config.env.game, config.env, seed=config.seed + resumed_at,
-                        device=config.device, log=metrics.log, learner_connector=connector)
+        connector = intrinsic_connector(str(_potential(config, run, metrics)), env.adapter, beta=config.arrow.beta)
+    return RLlibLearner(config.rllib, env, seed=config.seed + resumed_at, device=config.device, log=metrics.log,
+                        learner_connector=connector)
 
 
 def _potential(config: RLlibTrainConfig, run: RunDir, metrics: MetricsLog) -> Path:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,20 +43,27 @@ class SimPLeTrainConfig:
         return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"
 
 
-def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) the SimPLe loop, then evaluate the final policy on full games."""
+def phase_progress(config: SimPLeTrainConfig, progress: bool,
+                   real_steps: Callable[[], int]) -> tuple[Any, Callable[[str, float], None]]:
+    """A progress bar over the run's phases and the ``on_phase`` callback that advances it, writing one line
+    per finished phase with the real steps taken so far."""
     from tqdm import tqdm
 
-    started = time.time()
-    metrics = MetricsLog(run.path)
-    phases = config.simple.phases()
-    bar = tqdm(total=len(phases), unit="phase", disable=not progress, desc=f"simple {config.env.game}",
-               dynamic_ncols=True)
+    bar = tqdm(total=len(config.simple.phases()), unit="phase", disable=not progress,
+               desc=f"{config.agent} {config.env.game}", dynamic_ncols=True)
 
     def phase_done(phase: str, seconds: float) -> None:
         bar.update(1)
-        bar.write(f"{phase} done in {seconds:.1f}s; real steps {agent.progress['real_steps']}")
+        bar.write(f"{phase} done in {seconds:.1f}s; real steps {real_steps()}")
 
+    return bar, phase_done
+
+
+def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the SimPLe loop, then evaluate the final policy on full games."""
+    started = time.time()
+    metrics = MetricsLog(run.path)
+    bar, phase_done = phase_progress(config, progress, lambda: agent.progress["real_steps"])
     agent = SimPLeAgent(config.simple, config.env, run.path, seed=config.seed, device=config.device,
                         log=metrics.log, progress=progress, on_phase=phase_done)
     bar.update(len(agent.progress["done"]))
