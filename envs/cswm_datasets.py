@@ -5,6 +5,8 @@
   actions); a random warm-up of 58 / 50 steps and one no-op, then 10 recorded transitions per episode.
   Frames are cropped to the playing field (rows 35:190 / 30:200) and shrunk to 50x50; an observation is
   the current and the previous frame. 1,000 train and 100 eval episodes.
+- ``physics``: the 3-body gravitational world (``envs/three_body.py``), no actions (all 0, one action); an
+  observation is two consecutive 50x50 frames as for Atari. 5,000 train and 1,000 eval episodes of 10 transitions.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from envs.block_pushing import BlockPushingEnv
 from envs.episodes import EpisodeDataset
+from envs.three_body import ThreeBodyConfig, render, simulate
 from envs.validate import require_choice
 
 
@@ -42,12 +45,14 @@ DATASETS = {
     "cubes": DatasetSpec("cubes", **_BLOCKS),
     "pong": DatasetSpec("ALE/Pong-v5", **_ATARI, frame_skip=4, warmup=58, crop_rows=(35, 190)),
     "spaceinvaders": DatasetSpec("ALE/SpaceInvaders-v5", **_ATARI, frame_skip=3, warmup=50, crop_rows=(30, 200)),
+    "physics": DatasetSpec("three_body", episodes={"train": 5000, "eval": 1000}, steps={"train": 10, "eval": 10},
+                           seeds={"train": 1, "eval": 2}),
 }
 
 
 def collect_dataset(name: str, split: str = "train", episodes: int | None = None, steps: int | None = None,
                     seed: int | None = None, progress: Iterable[int] | None = None) -> EpisodeDataset:
-    """Collect dataset ``name`` (shapes, cubes, pong, spaceinvaders) for ``split`` (train, eval); sizes and
+    """Collect dataset ``name`` (shapes, cubes, pong, spaceinvaders, physics) for ``split`` (train, eval); sizes and
     seed default to the paper's. ``progress`` may wrap the episode range (e.g. ``tqdm``)."""
     require_choice("dataset", name, list(DATASETS))
     require_choice("split", split, ["train", "eval"])
@@ -57,7 +62,7 @@ def collect_dataset(name: str, split: str = "train", episodes: int | None = None
     seed = spec.seeds[split] if seed is None else seed
     if episodes < 1 or steps < 1:
         raise ValueError(f"episodes={episodes}, steps={steps}: both must be >= 1")
-    collect = _collect_blocks if name in ("shapes", "cubes") else _collect_atari
+    collect = {"shapes": _collect_blocks, "cubes": _collect_blocks, "physics": _collect_physics}.get(name, _collect_atari)
     frames, actions, num_actions = collect(spec, episodes, steps, seed, progress or range(episodes))
     info = {"dataset": name, "split": split, "seed": seed, "num_actions": num_actions, "policy": "uniform random"}
     return EpisodeDataset(frames, actions, stack=1 if name in ("shapes", "cubes") else 2, info=info)
@@ -73,6 +78,17 @@ def _collect_blocks(spec: DatasetSpec, episodes: int, steps: int, seed: int, pro
         for t in range(steps):
             frames[e, t + 1] = env.step(actions[e, t])[0]
     return frames, actions, int(env.action_space.n)
+
+
+def _collect_physics(spec: DatasetSpec, episodes: int, steps: int, seed: int, progress: Iterable[int]):
+    """``steps + 2`` frames per episode: an observation is a frame and the one before it (the channel order of
+    the Atari data: newest first), so ``steps`` transitions. The only action is 0."""
+    config, rng = ThreeBodyConfig(), np.random.default_rng(seed)
+    positions = simulate(episodes, steps + 2, rng, config)
+    frames = np.zeros((episodes, steps + 2, 3, config.size, config.size), np.uint8)
+    for e in progress:
+        frames[e] = render(positions[e], config)
+    return frames, np.zeros((episodes, steps), np.int64), 1
 
 
 def _collect_atari(spec: DatasetSpec, episodes: int, steps: int, seed: int, progress: Iterable[int]):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-DATA_NAMES = ["shapes", "cubes", "pong", "spaceinvaders"]
+DATA_NAMES = ["shapes", "cubes", "pong", "spaceinvaders", "physics"]
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -13,9 +13,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     collect = sub.add_parser("collect", help="random-policy datasets of the paper (cached; never overwritten)")
     collect.add_argument("--data", required=True, choices=DATA_NAMES)
     collect.add_argument("--split", choices=["train", "eval", "both"], default="both")
-    collect.add_argument("--train-episodes", type=int, help="default: the paper's (1,000)")
+    collect.add_argument("--train-episodes", type=int, help="default: the paper's (1,000; 5,000 physics)")
     collect.add_argument("--train-steps", type=int, help="steps per train episode (default: the paper's)")
-    collect.add_argument("--eval-episodes", type=int, help="default: the paper's (10,000 shapes/cubes, 100 Atari)")
+    collect.add_argument("--eval-episodes", type=int,
+                         help="default: the paper's (10,000 shapes/cubes, 100 Atari, 1,000 physics)")
     collect.add_argument("--dir", default=None, help="dataset folder (default: runs-out/data)")
     collect.set_defaults(handler=_collect)
 

@@ -27,7 +27,7 @@ DEFAULT_DATA_DIR = "runs-out/data"
 class DataConfig:
     """Which of the paper's datasets, at which size (None: the paper's), and where they are cached."""
 
-    name: Literal["shapes", "cubes", "pong", "spaceinvaders"] = "shapes"
+    name: Literal["shapes", "cubes", "pong", "spaceinvaders", "physics"] = "shapes"
     train_episodes: int | None = None
     eval_episodes: int | None = None
     train_steps: int | None = None
