@@ -139,3 +139,16 @@ def test_train_cli_takes_cswm_features_and_curiosity_by_config(tmp_path):
     agent = load(out)
     assert agent.meta["features"]["model_shape"] == [6, 50, 50]
     assert agent.act(np.zeros((1, 4, 64, 64, 3), np.uint8)).shape == (1,)
+
+
+def test_physics_preset_trains_the_medium_encoder_with_three_slots_and_no_actions(tmp_path):
+    args = ["world-model", "train", "--data", "physics", "--no-progress", f"data.directory={tmp_path / 'data'}",
+            "data.train_episodes=16", "data.eval_episodes=20", "cswm.epochs=2", "cswm.hidden_dim=32",
+            "cswm.batch_size=32", "eval_every=2", "--out", str(tmp_path / "run")]
+    assert main(args) == 0
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cswm"]
+    assert (config["encoder"], config["num_objects"], config["embedding_dim"], config["action_encoding"]) == (
+        "medium", 3, 4, "none")
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [(e["horizon"], e["candidates"]) for e in results["evaluation"]] == [(1, 20), (5, 20), (10, 20)]
+    assert results["train_transitions"] == 160

@@ -6,6 +6,7 @@ import pytest
 from envs.block_pushing import SHAPE_COLORS, BlockPushingEnv
 from envs.cswm_datasets import collect_dataset
 from envs.episodes import EpisodeDataset
+from envs.three_body import ThreeBodyConfig, collides, simulate
 
 UP, RIGHT, DOWN, LEFT = range(4)
 
@@ -89,3 +90,39 @@ def test_atari_dataset_stacks_current_and_previous_50x50_frames(name, actions):
     # channels: the current frame, then the previous one; the next observation's previous frame is this one's current
     assert np.array_equal(t["next_obs"][:, 3:], t["obs"][:, :3])
     assert t["obs"].std() > 10  # real game pixels, not blank frames
+
+
+def test_three_body_keeps_only_pure_gravity_and_conserves_momentum():
+    config = ThreeBodyConfig()
+    positions = simulate(64, 12, np.random.default_rng(0), config)
+    assert positions.shape == (64, 12, 3, 2)
+    # no wall hit, no overlap in kept sequences
+    assert (positions > config.radius).all() and (positions < config.size - config.radius).all()
+    gaps = np.linalg.norm(positions[:, :, [0, 1, 2]] - positions[:, :, [1, 2, 0]], axis=-1)
+    assert gaps.min() > 2 * config.radius
+    # forces come in equal and opposite pairs: the centre of mass moves in a straight line at constant speed
+    centre = positions.mean(axis=2)
+    assert np.abs(np.diff(centre, n=2, axis=1)).max() < 1e-9
+    assert np.abs(np.diff(positions, n=2, axis=1)).max() > 0.05  # while the balls themselves accelerate
+    # the rejection rule itself: a ball touching a wall, or two balls closer than two radii
+    apart = np.array([[10.0, 10.0], [25.0, 25.0], [40.0, 10.0]])
+    assert not collides(apart, config)
+    assert collides(apart + [[-7.5, 0], [0, 0], [0, 0]], config)
+    assert collides(np.array([[10.0, 10.0], [15.5, 10.0], [40.0, 30.0]]), config)
+    a, b = (simulate(8, 12, np.random.default_rng(3), config) for _ in range(2))
+    assert np.array_equal(a, b)
+
+
+def test_physics_dataset_draws_one_ball_per_channel_in_pairs_of_frames():
+    data = collect_dataset("physics", "eval", episodes=3)
+    assert data.frames.shape == (3, 12, 3, 50, 50) and data.actions.shape == (3, 10)
+    assert data.obs_shape == (6, 50, 50) and data.num_actions == 1 and not data.actions.any()
+    t = data.transitions(np.arange(30))
+    assert np.array_equal(t["next_obs"][:, 3:], t["obs"][:, :3])  # a frame and the one before it
+    positions = simulate(3, 12, np.random.default_rng(2))
+    for channel in range(3):
+        mass = data.frames[:, :, channel].astype(float) / 255
+        assert np.allclose(mass.sum(axis=(-2, -1)), np.pi * 3.0**2, rtol=0.05)  # one disc of radius 3
+        rows, cols = np.mgrid[:50, :50] + 0.5
+        centre = np.stack([(mass * cols).sum((-2, -1)), (mass * rows).sum((-2, -1))], -1) / mass.sum((-2, -1))[..., None]
+        assert np.abs(centre - positions[:, :, 2 - channel]).max() < 0.15  # ball j in channel 2 - j
