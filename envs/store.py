@@ -151,7 +151,8 @@ class ExperienceStore:
         return out
 
     def pairs(self, batch: int, rng: np.random.Generator, where: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """``batch`` random transitions (obs, action, reward, next_obs, flags), never across episodes.
+        """``batch`` random transitions (obs, action, reward, next_obs, flags, and the ``step`` and ``episode``
+        of next_obs), never across episodes.
 
         ``where``: optional bool mask over rows ``[:size]``; only transitions arriving at those rows are drawn.
         """
@@ -160,7 +161,7 @@ class ExperienceStore:
         rows = rng.choice(candidates, batch)
         return {
             "obs": self.observations(self.prev[rows]), "next_obs": self.observations(rows),
-            **self._arrivals(rows),
+            "step": self.step[rows], "episode": self.episode[rows], **self._arrivals(rows),
         }
 
     def sequences(

@@ -12,6 +12,9 @@ class ArrowOfTimeConfig:
     """Rahaman et al. (ICLR 2020): a potential h(s) trained so that it rises along trajectories.
 
     Attributes:
+        objective: ``functional`` (the paper's J with its regularisers) or ``time_regression`` (h(s) fitted to
+            the fraction t / T of its episode at which s occurred; finished episodes only). Jumps are then dh in
+            episode fractions instead of ``2 * lambda * dh``.
         trajectory_lambda: weight of the trajectory regulariser ``lambda * mean(dh^2)``; with it,
             ``2 * lambda * dh`` tends to +1 on transitions that are never reversed and 0 on reversible ones.
         l2_lambda: optional ``l2_lambda * mean(h^2)`` regulariser.
@@ -29,6 +32,7 @@ class ArrowOfTimeConfig:
             pairs, robustly to the rare events among them: median + 3 scaled median absolute deviations.
     """
 
+    objective: Literal["functional", "time_regression"] = "functional"
     trajectory_lambda: float = 0.5
     l2_lambda: float = 0.0
     hidden: int = 128
@@ -43,9 +47,10 @@ class ArrowOfTimeConfig:
     delta: float | None = None
 
     def __post_init__(self) -> None:
+        require_choice("objective", self.objective, ["functional", "time_regression"])
         require_range("trajectory_lambda", self.trajectory_lambda, 0.0)
         require_range("l2_lambda", self.l2_lambda, 0.0)
-        if self.trajectory_lambda == 0 and self.l2_lambda == 0:
+        if self.objective == "functional" and self.trajectory_lambda == 0 and self.l2_lambda == 0:
             raise ValueError("trajectory_lambda=0 and l2_lambda=0: J is unbounded without a regulariser; "
                              "set trajectory_lambda > 0 (or l2_lambda > 0)")
         require_choice("mode", self.mode, ["safety", "curiosity"])

@@ -32,15 +32,15 @@ def report(model, store: ExperienceStore, events: np.ndarray, where: np.ndarray 
     """Diagnostics on the transitions arriving at rows ``where`` (e.g. held-out episodes).
 
     ``events``: bool per store row, True where the transition arriving at that row is a labelled event
-    (a vase break, a life loss). Jumps are in units of ``2 * lambda * dh``.
+    (a vase break, a life loss). Jumps are in the model's units (:attr:`ArrowOfTime.jump_scale` x dh).
     """
     rows = np.flatnonzero((store.step[: store.size] > 0) & (where[: store.size] if where is not None else True))
     jumps = model.jump(store.observations(store.prev[rows]), store.observations(rows))
     labels = events[rows]
     reverse = model.jump(store.observations(rows), store.observations(store.prev[rows]))
     out = {
-        "J": float(jumps.mean() / (2 * model.config.trajectory_lambda)),
-        "J_reversed": float(reverse.mean() / (2 * model.config.trajectory_lambda)),
+        "J": float(jumps.mean() / model.jump_scale),
+        "J_reversed": float(reverse.mean() / model.jump_scale),
         "jump_at_events": float(jumps[labels].mean()) if labels.any() else float("nan"),
         "jump_elsewhere": float(jumps[~labels].mean()),
         "events": int(labels.sum()),

@@ -12,6 +12,7 @@ from torch import nn
 from envs import ExperienceStore
 from envs.files import atomic_write, read_checkpoint
 from intrinsic.config import ArrowOfTimeConfig
+from intrinsic.objectives import episode_lengths, functional_loss, time_regression_loss
 
 CHECKPOINT_FORMAT = "rl-workbench/arrow-of-time-v1"
 
@@ -39,10 +40,11 @@ class _ToChannels(nn.Module):
 
 
 class ArrowOfTime:
-    """Learns h(s) from consecutive pairs by maximising J = E[h(s') - h(s)] under a regulariser.
+    """Learns h(s) from consecutive pairs, by the configured objective (``intrinsic/objectives.py``):
 
-    Loss (trajectory regulariser): ``-mean(dh) + lambda * mean(dh^2)`` (+ ``l2_lambda * mean(h^2)``).
-    Reports and rewards use ``2 * lambda * dh``: about 1 for transitions never reversed, 0 for reversible ones.
+    - ``functional``: maximise J = E[h(s') - h(s)] under ``lambda * mean(dh^2)`` (+ ``l2_lambda * mean(h^2)``).
+      Reports and rewards use ``2 * lambda * dh``: about 1 for transitions never reversed, 0 for reversible ones.
+    - ``time_regression``: h(s) fits t / T of s in its episode. Reports and rewards use dh, in episode fractions.
     """
 
     def __init__(self, config: ArrowOfTimeConfig, obs_shape: tuple[int, ...], device: str = "cpu") -> None:
@@ -59,20 +61,25 @@ class ArrowOfTime:
         x = torch.as_tensor(obs, device=self.device).float()
         return self.network(self._masked(x)).squeeze(-1)
 
+    @property
+    def jump_scale(self) -> float:
+        """What :meth:`jump` multiplies dh by: ``2 * lambda`` (functional), 1 (time regression: episode fractions)."""
+        return 2 * self.config.trajectory_lambda if self.config.objective == "functional" else 1.0
+
     def jump(self, obs: np.ndarray, next_obs: np.ndarray) -> np.ndarray:
-        """``2 * lambda * (h(s') - h(s))`` per transition, (B,)."""
+        """``jump_scale * (h(s') - h(s))`` per transition, (B,)."""
         with torch.no_grad():
             dh = self.h(next_obs) - self.h(obs)
-        return (2 * self.config.trajectory_lambda * dh).cpu().numpy()
+        return (self.jump_scale * dh).cpu().numpy()
 
-    def loss(self, obs: torch.Tensor, next_obs: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, obs: torch.Tensor, next_obs: torch.Tensor, time: torch.Tensor | None = None,
+             next_time: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The configured objective on a batch of pairs; ``time``/``next_time`` (B,) are the episode fractions
+        that ``time_regression`` fits."""
         h, h_next = self.h(obs), self.h(next_obs)
-        dh = h_next - h
-        j = dh.mean()
-        loss = -j + self.config.trajectory_lambda * dh.pow(2).mean()
-        if self.config.l2_lambda:
-            loss = loss + self.config.l2_lambda * torch.cat([h, h_next]).pow(2).mean()
-        return {"loss": loss, "J": j.detach()}
+        if self.config.objective == "time_regression":
+            return time_regression_loss(h, h_next, time, next_time)
+        return functional_loss(h, h_next, self.config.trajectory_lambda, self.config.l2_lambda)
 
     def fit(self, store: ExperienceStore, rng: np.random.Generator, steps: int | None = None,
             where: np.ndarray | None = None, shuffle_order: bool = False) -> dict[str, float]:
@@ -84,15 +91,13 @@ class ArrowOfTime:
             keep &= ~store.life_lost[: store.size]
         if not self.config.across_terminal:  # episode ends; life losses are terminal too but handled above
             keep &= ~(store.terminated[: store.size] & ~store.life_lost[: store.size])
+        lengths = episode_lengths(store)
+        if self.config.objective == "time_regression":  # only finished episodes have a known length
+            keep &= ~np.isnan(lengths[store.episode[: store.size]])
         where = keep if where is None else where & keep
         metrics: dict[str, float] = {}
         for _ in range(steps or self.config.steps):
-            batch = store.pairs(self.config.batch_size, rng, where)
-            if shuffle_order:
-                swap = rng.random(len(batch["obs"])) < 0.5
-                batch["obs"][swap], batch["next_obs"][swap] = batch["next_obs"][swap], batch["obs"][swap].copy()
-            losses = self.loss(torch.as_tensor(batch["obs"], device=self.device),
-                               torch.as_tensor(batch["next_obs"], device=self.device))
+            losses = self.loss(*self._training_pairs(store, rng, where, lengths, shuffle_order))
             self.optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             self.optimizer.step()
@@ -104,6 +109,21 @@ class ArrowOfTime:
             median = float(np.median(jumps))
             self.delta = median + 3 * 1.4826 * float(np.median(np.abs(jumps - median)))
         return {**metrics, "delta": self.delta}
+
+    def _training_pairs(self, store: ExperienceStore, rng: np.random.Generator, where: np.ndarray,
+                        lengths: np.ndarray, shuffle_order: bool) -> list[torch.Tensor]:
+        """obs, next_obs and their episode fractions t / T. The control plays each pair backwards with
+        probability 1/2, as it would appear in the reversed episode (fractions 1 - t)."""
+        batch = store.pairs(self.config.batch_size, rng, where)
+        obs, next_obs = batch["obs"], batch["next_obs"]
+        next_time = batch["step"] / lengths[batch["episode"]]
+        time = next_time - 1 / lengths[batch["episode"]]
+        if shuffle_order:
+            swap = rng.random(len(obs)) < 0.5
+            obs, next_obs = np.where(_broadcast(swap, obs), next_obs, obs), np.where(_broadcast(swap, obs), obs, next_obs)
+            time, next_time = np.where(swap, 1 - next_time, time), np.where(swap, 1 - time, next_time)
+        return [torch.as_tensor(x, device=self.device) for x in (obs, next_obs)] + [
+            torch.as_tensor(t, device=self.device, dtype=torch.float32) for t in (time, next_time)]
 
     def reward(self, obs: np.ndarray, next_obs: np.ndarray, action: np.ndarray | None = None) -> np.ndarray:
         """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump``
@@ -145,3 +165,8 @@ class ArrowOfTime:
             x[tuple(index)] = 0
         return x
 
+
+
+def _broadcast(flags: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """(B,) flags shaped to broadcast over a (B, ...) batch."""
+    return flags.reshape(-1, *[1] * (like.ndim - 1))

@@ -278,14 +278,16 @@ def _intrinsic_fit(args: argparse.Namespace) -> int:
     flags = {"env": {"game": args.env}, "data_steps": args.steps, "seed": args.seed}
     config, run = configure_run(IntrinsicFitConfig, [], args.overrides, flags, args.out)
     results = fit_and_report(config, run)
-    held, control = results["heldout"], results["control_shuffled_order"]
-    auroc = held.get("auroc", float("nan"))
-    print(f"held-out: J {held['J']:.4f} (reversed {held['J_reversed']:.4f}), AUROC {auroc:.3f} "
-          f"(of |dh|: {held.get('auroc_abs', float('nan')):.3f}), "
-          f"2*lambda*dh at events {held['jump_at_events']:.3f} vs {held['jump_elsewhere']:.3f} elsewhere, "
-          f"median episode Spearman {held['median_episode_spearman']:.3f}")
-    print(f"control (shuffled order): J {control['J']:.4f}, AUROC {control.get('auroc', float('nan')):.3f}")
-    print(f"run directory: {run.path} (report.json, potential.pt, h_around_events.png)")
+    print(f"{'objective':<16} {'J':>8} {'J rev':>8} {'AUROC':>6} {'|dh|':>6} {'jump@ev':>8} {'else':>8} "
+          f"{'Spearman':>8} {'ctrl AUROC':>10}")
+    for objective, entry in results["objectives"].items():
+        held, control = entry["heldout"], entry["control_shuffled_order"]
+        print(f"{objective:<16} {held['J']:>8.4f} {held['J_reversed']:>8.4f} {held.get('auroc', float('nan')):>6.3f} "
+              f"{held.get('auroc_abs', float('nan')):>6.3f} {held['jump_at_events']:>8.3f} "
+              f"{held['jump_elsewhere']:>8.3f} {held['median_episode_spearman']:>8.3f} "
+              f"{control.get('auroc', float('nan')):>10.3f}")
+    print("jumps: 2*lambda*dh (functional), dh in episode fractions (time_regression); held-out episodes")
+    print(f"run directory: {run.path} (report.json, potential*.pt, h_around_events*.png)")
     return 0
 
 

@@ -6,10 +6,12 @@ import torch
 
 from envs import ExperienceStore
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper, IntrinsicRewardWrapper
+from intrinsic.objectives import episode_lengths
 
 
-def chain_store(states=6, p_forward=0.7, episodes=300, length=25, seed=0):
-    """Random walks on a chain (one-hot observations) with a drift to the right."""
+def chain_store(states=6, p_forward=0.7, episodes=300, length=25, seed=0, end=False):
+    """Random walks on a chain (one-hot observations) with a drift to the right; with ``end``, each episode's
+    last step is marked truncated (a finished episode of known length)."""
     rng = np.random.default_rng(seed)
     eye = np.eye(states, dtype=np.float32)
     store = ExperienceStore((states,), frame_stack=1, capacity=episodes * (length + 1), dtype=np.float32)
@@ -17,10 +19,10 @@ def chain_store(states=6, p_forward=0.7, episodes=300, length=25, seed=0):
     for _ in range(episodes):
         s = 0
         store.begin(eye[[s]])
-        for _ in range(length):
+        for t in range(length):
             nxt = int(np.clip(s + (1 if rng.random() < p_forward else -1), 0, states - 1))
             flux[s, nxt] += 1
-            store.add([0], eye[[nxt]], [0.0], [False], [False])
+            store.add([0], eye[[nxt]], [0.0], [False], [end and t == length - 1])
             s = nxt
     return store, flux, eye
 
@@ -35,6 +37,35 @@ def test_sgd_matches_the_closed_form_potential_on_a_chain():
     forward, backward = np.diag(flux, 1), np.diag(flux, -1)
     expected = (forward - backward) / (forward + backward)  # normalised net flux through each edge
     assert np.abs(jumps - expected).max() < 0.05
+
+
+def test_time_regression_ranks_later_states_higher_on_a_chain():
+    torch.manual_seed(0)
+    store, _, eye = chain_store(end=True)
+    store.truncated[store.size - 1] = False  # the last episode unfinished: no known length, not trained on
+    lengths = episode_lengths(store)
+    assert np.isnan(lengths[-1]) and (lengths[:-1] == 25).all()
+    config = ArrowOfTimeConfig(objective="time_regression", batch_size=1024, steps=1500, learning_rate=3e-3)
+    model = ArrowOfTime(config, (6,))
+    model.fit(store, np.random.default_rng(0))
+    h = model.h(eye).detach().numpy()
+    assert (np.diff(h) > 0).all()  # the drift makes states further right later in their episodes
+    # least squares on one-hot states is the mean episode fraction t / T at which each state occurs
+    rows = np.flatnonzero(store.episode[: store.size] < 299)
+    fraction = store.step[rows] / 25.0
+    state = store.frames[rows].argmax(1)
+    expected = np.array([fraction[state == i].mean() for i in range(6)])
+    assert np.abs(h - expected).max() < 0.03
+    assert model.jump_scale == 1.0 and np.allclose(model.jump(eye[:-1], eye[1:]), np.diff(h), atol=1e-6)
+    control = ArrowOfTime(config, (6,))  # each pair as likely played backwards: no arrow to regress on
+    control.fit(store, np.random.default_rng(0), shuffle_order=True)
+    assert np.abs(control.h(eye).detach().numpy() - 0.5).max() < 0.05
+
+
+def test_a_life_loss_does_not_end_an_episode_for_time_regression():
+    store, _, eye = chain_store(episodes=3, end=True)
+    store.terminated[5] = store.life_lost[5] = True
+    assert (episode_lengths(store) == 25).all()
 
 
 def test_fit_skips_life_losses_unless_asked():
@@ -87,6 +118,7 @@ def test_save_load_round_trip(tmp_path):
     ({"trajectory_lambda": -1.0}, r"trajectory_lambda=-1.0 is out of range"),
     ({"mode": "greedy"}, r"mode='greedy' is not allowed; choose one of \['safety', 'curiosity'\]"),
     ({"trajectory_lambda": 0.0}, r"unbounded without a regulariser"),
+    ({"objective": "entropy"}, r"objective='entropy' is not allowed; choose one of \['functional', 'time_regression'\]"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -107,6 +139,12 @@ def test_vase_world_breaks_are_detected_and_reported(tmp_path, capsys):
     assert held["J_reversed"] == pytest.approx(-held["J"])  # the exact sign flip on reversed pairs
     assert abs(control["J"]) < 0.2 * held["J"]
     assert (out / "potential.pt").exists() and (out / "h_around_events.png").stat().st_size > 0
+    # the time-regression potential on the same data, side by side
+    regression = report["objectives"]["time_regression"]["heldout"]
+    assert report["objectives"]["functional"]["heldout"] == held
+    assert regression["median_episode_spearman"] > 0.5 and regression["events"] == held["events"]
+    assert ArrowOfTime.load(out / "potential-time_regression.pt").config.objective == "time_regression"
+    assert "time_regression" in capsys.readouterr().out
 
 
 def test_ppo_trains_with_the_arrow_of_time_reward_and_logs_it_apart(tmp_path):
