@@ -52,10 +52,13 @@ class SimPLeConfig:
             doubled at ``ppo_double_at`` (0-based) and multiplied by ``ppo_last_multiplier`` at the last one.
         heldout_every: episodes whose id is a multiple of this are never trained on (model metrics use them).
         eval_horizons, eval_sequences: model-quality metrics at these autoregressive steps, on this many sequences.
+        world_model: ``simple`` (the stochastic discrete model) or ``simple_deterministic`` (no latent, pixel
+            noise on inputs); it sets ``model.stochastic``, the rest of ``model`` applies to both.
         intrinsic: ``arrow_of_time`` refits the potential ``arrow`` on all real data at every model phase and adds
             its reward inside the simulated env; simulated returns are then logged without it.
     """
 
+    world_model: Literal["simple", "simple_deterministic"] = "simple"
     model: SimPLeModelConfig = field(default_factory=SimPLeModelConfig)
     ppo: PPOConfig = field(default_factory=_simulated_ppo)
     iterations: int = 15
@@ -76,6 +79,7 @@ class SimPLeConfig:
     arrow: ArrowOfTimeConfig = field(default_factory=ArrowOfTimeConfig)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "model", self.model.variant(self.world_model))  # the one switch is world_model
         for name in ("iterations", "real_envs", "sim_envs", "rollout_length", "ppo_iterations", "heldout_every"):
             require_range(name, getattr(self, name), 1)
         for name in ("random_steps", "real_steps_per_iteration"):

@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import cv2
+import yaml
 
 from agents.simple import SimPLeConfig
 from runs.cli import main
 from runs.metrics import read_metrics
+from world_models import SimPLeWorldModel
 
 TINY = ["train", "--agent", "simple", "--preset", "tiny", "--no-progress"]
 
@@ -75,3 +77,18 @@ def test_simple_agent_takes_the_arrow_of_time_reward_by_config(tmp_path):
     assert (out / "checkpoints" / progress["checkpoints"]["potential"]).exists()
     names = set().union(*(m.keys() for m in read_metrics(out)))
     assert {"intrinsic/J", "intrinsic/delta", "simulated/ep_rew_mean"} <= names
+
+
+def test_simple_agent_trains_the_deterministic_world_model_by_config(tmp_path):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.world_model=simple_deterministic",
+                 "eval_episodes=1"]) == 0
+    model = yaml.safe_load((out / "config.yaml").read_text())["simple"]["model"]
+    assert (model["stochastic"], model["input_noise"]) == (False, 0.05)
+    progress = json.loads((out / "progress.json").read_text())
+    saved = SimPLeWorldModel.from_checkpoint(out / "checkpoints" / progress["checkpoints"]["world_model"])
+    assert not saved.config.stochastic and not any("prior" in name for name, _ in saved.named_parameters())
+    results = json.loads((out / "results.json").read_text())
+    assert results["simulated_steps"] == 2 * 4 * 8  # PPO ran inside the deterministic model's simulated env
+    assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
+    assert main([*TINY, "--out", str(tmp_path / "x"), "simple.world_model=simple_stochastic"]) == 2

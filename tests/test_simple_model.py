@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from envs import ExperienceStore, MovingSquareEnv
-from world_models import SimPLeModelConfig, SimPLeWorldModel, sequence_batch, train_world_model
+from world_models import (SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv, sequence_batch, store_starts,
+                          train_world_model)
 from world_models.simple.latent import BitPrior, discretize
-from world_models.simple.network import SimPLeNetwork
+from world_models.simple.network import SimPLeNetwork, pixel_noise
 
 SQUARE_MODEL = dict(frame_height=12, frame_width=12, hidden=16, compress_steps=2, filter_double_steps=1,
                     dropout=0.0, residual_dropout=0.0, latent_bits=8, prior_lstm_size=16, target_frames=1,
@@ -115,3 +116,39 @@ def test_save_load_round_trip_and_corrupt_checkpoint(tmp_path):
     other = SimPLeWorldModel(SimPLeModelConfig(**{**SQUARE_MODEL, "hidden": 8}), num_actions=5)
     with pytest.raises(ValueError, match="another config"):
         other.load(tmp_path / "model.pt")
+
+
+def test_pixel_noise_swaps_whole_pixels_for_the_median_colour():
+    torch.manual_seed(0)
+    frames = torch.randint(0, 256, (8, 4, 20, 20, 3), dtype=torch.uint8)
+    frames[:, :, :14] = torch.tensor([10, 20, 30], dtype=torch.uint8)  # 70% background
+    noisy = pixel_noise(frames, 0.25)
+    changed = (noisy != frames).any(-1)
+    assert (noisy[changed] == torch.tensor([10, 20, 30], dtype=torch.uint8)).all()  # all channels, median colour
+    assert 0.25 * 0.3 * 0.9 < changed.float().mean().item() < 0.25 * 0.3 * 1.1  # only non-background pixels show
+
+
+def test_tiny_deterministic_model_learns_and_drives_the_simulated_env():
+    torch.manual_seed(0)
+    store = square_store()
+    config = SimPLeModelConfig(**SQUARE_MODEL).variant("simple_deterministic")
+    model = SimPLeWorldModel(config, num_actions=5)
+    assert not hasattr(model.network, "prior") and config.input_noise == 0.05
+    batch = sequence_batch(store, 4, 1, 64, np.random.default_rng(1))
+    context, actions = batch["frames"][:, :4], batch["action"][:, 3]
+    model.train()  # pixel noise is the only randomness of the deterministic model in training (no dropout here)
+    assert not torch.equal(model.network(context, actions).frame_logits, model.network(context, actions).frame_logits)
+    optimizer = torch.optim.Adam(model.parameters(), lr=model.config.learning_rate)
+    train_world_model(model, optimizer, store, steps=400, rng=np.random.default_rng(0))
+    batch = sequence_batch(store, 4, 1, 256, np.random.default_rng(9))
+    out = model.step(model.initial_state(batch["frames"][:, :4]), batch["action"][:, 3])
+    exact = (out.frame == batch["frames"][:, 4]).all(dim=(1, 2, 3)).float().mean().item()
+    copy_last = (batch["frames"][:, 3] == batch["frames"][:, 4]).all(dim=(1, 2, 3)).float().mean().item()
+    assert exact >= 0.75 and exact > copy_last + 0.3
+    again = model.step(model.initial_state(batch["frames"][:, :4]), batch["action"][:, 3])
+    assert torch.equal(out.frame, again.frame)  # deterministic in imagination
+    env = SimulatedVectorEnv(model, store_starts(store, 4), num_envs=3, rollout_length=4)
+    obs, _ = env.reset(seed=0)
+    for _ in range(4):
+        obs, reward, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.int64))
+    assert obs.shape == (3, 4, 12, 12, 3) and truncated.all() and env.forward_passes == 4

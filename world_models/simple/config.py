@@ -1,9 +1,13 @@
 """Sizes and training settings of the SimPLe video model."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from envs.validate import require_range
+from envs.validate import require_choice, require_range
+
+
+WORLD_MODELS = ("simple", "simple_deterministic")  # the paper's stochastic discrete model, its deterministic one
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,12 @@ class SimPLeModelConfig:
         compress_steps: stride-2 down-sampling steps (and as many up-sampling steps, with U-Net skips).
         middle_layers: 3x3 conv layers at the bottleneck, residual after the first.
         dropout, residual_dropout: before each down/up step, and in the middle layers.
-        stochastic: discrete latent bits on (False gives the deterministic model, no latent).
+        stochastic: discrete latent bits on (False gives the deterministic model, no latent; agents choose
+            it with ``world_model=simple_deterministic``).
+        input_noise: the deterministic model's pixel noise: in training, each input pixel is replaced by the
+            batch's median colour with this probability (tensor2tensor's ``next_frame_pixel_noise``), so the
+            model copes with its own imperfect frames fed back. The stochastic model, whose latent absorbs
+            what the frames do not determine, ignores it (as in tensor2tensor).
         latent_bits, bits_per_step, prior_lstm_size: the latent and its LSTM prior (one softmax per group).
         bit_noise: probability of flipping each posterior bit during training.
         prior_mix_probability: in training, chance that each bit is replaced by one the prior draws.
@@ -40,6 +49,7 @@ class SimPLeModelConfig:
     dropout: float = 0.15
     residual_dropout: float = 0.5
     stochastic: bool = True
+    input_noise: float = 0.05
     latent_bits: int = 128
     bits_per_step: int = 8
     prior_lstm_size: int = 128
@@ -60,11 +70,17 @@ class SimPLeModelConfig:
             require_range(name, getattr(self, name), 1)
         require_range("filter_double_steps", self.filter_double_steps, 0, self.compress_steps)
         require_range("dropout", self.dropout, 0.0, 1.0)
+        require_range("input_noise", self.input_noise, 0.0, 1.0)
         require_range("bit_noise", self.bit_noise, 0.0, 0.5)
         if self.hidden % 2:
             raise ValueError(f"hidden={self.hidden} must be even (the bipolar ELU splits channels in two)")
         if self.latent_bits % self.bits_per_step:
             raise ValueError(f"bits_per_step={self.bits_per_step} must divide latent_bits={self.latent_bits}")
+
+    def variant(self, world_model: str) -> SimPLeModelConfig:
+        """This config as world model ``world_model`` (``simple``: stochastic, ``simple_deterministic``: no latent)."""
+        require_choice("world_model", world_model, WORLD_MODELS)
+        return dataclasses.replace(self, stochastic=world_model == "simple")
 
     def channels_after(self, step: int) -> int:
         """Channels after down-sampling step ``step`` (0-based)."""

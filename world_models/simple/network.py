@@ -23,6 +23,14 @@ class NetworkOut:
     prior_loss: torch.Tensor
 
 
+def pixel_noise(frames: torch.Tensor, probability: float) -> torch.Tensor:
+    """(B, K, H, W, C) uint8 frames with each pixel (all its channels) replaced, with ``probability``, by the
+    median colour of the batch: the input noise of tensor2tensor's deterministic next-frame model."""
+    background = frames.flatten(0, -2).median(dim=0).values
+    noisy = torch.rand(frames.shape[:-1], device=frames.device)[..., None] < probability
+    return torch.where(noisy, background, frames)
+
+
 class SimPLeNetwork(nn.Module):
     """Predicts the next frame and reward from ``context_frames`` frames and an action."""
 
@@ -60,6 +68,8 @@ class SimPLeNetwork(nn.Module):
         (with ``generator`` if given)."""
         c = self.config
         a = self.action_embedding(action)
+        if self.training and not c.stochastic and c.input_noise > 0:
+            context = pixel_noise(context, c.input_noise)
         frames = standardize(context.permute(0, 1, 4, 2, 3).flatten(1, 2))
         x = self.embed(frames)
         skips = [x]
