@@ -62,7 +62,8 @@ def collect_dataset(name: str, split: str = "train", episodes: int | None = None
     seed = spec.seeds[split] if seed is None else seed
     if episodes < 1 or steps < 1:
         raise ValueError(f"episodes={episodes}, steps={steps}: both must be >= 1")
-    collect = {"shapes": _collect_blocks, "cubes": _collect_blocks, "physics": _collect_physics}.get(name, _collect_atari)
+    collectors = {"shapes": _collect_blocks, "cubes": _collect_blocks, "physics": _collect_physics}
+    collect = collectors.get(name, _collect_atari)
     frames, actions, num_actions = collect(spec, episodes, steps, seed, progress or range(episodes))
     info = {"dataset": name, "split": split, "seed": seed, "num_actions": num_actions, "policy": "uniform random"}
     return EpisodeDataset(frames, actions, stack=1 if name in ("shapes", "cubes") else 2, info=info)

@@ -120,7 +120,8 @@ class ArrowOfTime:
         time = next_time - 1 / lengths[batch["episode"]]
         if shuffle_order:
             swap = rng.random(len(obs)) < 0.5
-            obs, next_obs = np.where(_broadcast(swap, obs), next_obs, obs), np.where(_broadcast(swap, obs), obs, next_obs)
+            flip = swap.reshape(-1, *[1] * (obs.ndim - 1))
+            obs, next_obs = np.where(flip, next_obs, obs), np.where(flip, obs, next_obs)
             time, next_time = np.where(swap, 1 - next_time, time), np.where(swap, 1 - time, next_time)
         return [torch.as_tensor(x, device=self.device) for x in (obs, next_obs)] + [
             torch.as_tensor(t, device=self.device, dtype=torch.float32) for t in (time, next_time)]
@@ -166,7 +167,3 @@ class ArrowOfTime:
         return x
 
 
-
-def _broadcast(flags: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """(B,) flags shaped to broadcast over a (B, ...) batch."""
-    return flags.reshape(-1, *[1] * (like.ndim - 1))

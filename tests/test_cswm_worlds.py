@@ -124,5 +124,6 @@ def test_physics_dataset_draws_one_ball_per_channel_in_pairs_of_frames():
         mass = data.frames[:, :, channel].astype(float) / 255
         assert np.allclose(mass.sum(axis=(-2, -1)), np.pi * 3.0**2, rtol=0.05)  # one disc of radius 3
         rows, cols = np.mgrid[:50, :50] + 0.5
-        centre = np.stack([(mass * cols).sum((-2, -1)), (mass * rows).sum((-2, -1))], -1) / mass.sum((-2, -1))[..., None]
+        total = mass.sum((-2, -1))[..., None]
+        centre = np.stack([(mass * cols).sum((-2, -1)), (mass * rows).sum((-2, -1))], -1) / total
         assert np.abs(centre - positions[:, :, 2 - channel]).max() < 0.15  # ball j in channel 2 - j

@@ -4,8 +4,14 @@ import pytest
 import torch
 
 from envs import ExperienceStore, MovingSquareEnv
-from world_models import (SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv, sequence_batch, store_starts,
-                          train_world_model)
+from world_models import (
+    SimPLeModelConfig,
+    SimPLeWorldModel,
+    SimulatedVectorEnv,
+    sequence_batch,
+    store_starts,
+    train_world_model,
+)
 from world_models.simple.latent import BitPrior, discretize
 from world_models.simple.network import SimPLeNetwork, pixel_noise
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from envs.validate import require_choice, require_range
 
-
 WORLD_MODELS = ("simple", "simple_deterministic")  # the paper's stochastic discrete model, its deterministic one
 
 
