@@ -94,6 +94,9 @@ class ArrowOfTime:
         lengths = episode_lengths(store)
         if self.config.objective == "time_regression":  # only finished episodes have a known length
             keep &= ~np.isnan(lengths[store.episode[: store.size]])
+            if not keep.any():
+                raise ValueError(f"objective='time_regression' needs finished episodes; none of the {store.size} "
+                                 "rows in the store belongs to one (collect more, or use objective=functional)")
         where = keep if where is None else where & keep
         metrics: dict[str, float] = {}
         for _ in range(steps or self.config.steps):

@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument("--dream-steps", type=int, default=100)
     replay_cmd.set_defaults(handler=_replay)
 
+    compare_cmd = commands.add_parser("compare", help="finished SimPLe runs side by side: model quality and score")
+    compare_cmd.add_argument("runs", nargs="+", metavar="RUN", help="run directories (e.g. two world models)")
+    compare_cmd.add_argument("--out", help="also write the table to this Markdown file (never overwritten)")
+    compare_cmd.set_defaults(handler=_compare)
+
     intrinsic_cmd = commands.add_parser("intrinsic", help="intrinsic rewards: fit an arrow-of-time potential")
     intrinsic_sub = intrinsic_cmd.add_subparsers(dest="intrinsic_command", required=True)
     fit_cmd = intrinsic_sub.add_parser("fit", help="random play, potential, control and diagnostics in a run dir")
@@ -211,6 +216,21 @@ def _leaderboard(args: argparse.Namespace) -> int:
     print(f"\nprobability of improvement over {baseline}: "
           + ", ".join(f"{name} {p:.2f}" for name, p in improvement.items()))
     print(f"written: {', '.join(map(str, written))}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from envs.files import atomic_write_text
+    from runs.compare import comparison_table
+
+    table = comparison_table([Path(run) for run in args.runs])
+    print(table)
+    if args.out:
+        if Path(args.out).exists():
+            raise ValueError(f"{args.out} exists; tables are never overwritten (pass --out with a new file)")
+        atomic_write_text(Path(args.out), table + "\n")
     return 0
 
 

@@ -66,6 +66,9 @@ def test_a_life_loss_does_not_end_an_episode_for_time_regression():
     store, _, eye = chain_store(episodes=3, end=True)
     store.terminated[5] = store.life_lost[5] = True
     assert (episode_lengths(store) == 25).all()
+    unfinished, _, _ = chain_store(episodes=2)
+    with pytest.raises(ValueError, match="needs finished episodes"):
+        ArrowOfTime(ArrowOfTimeConfig(objective="time_regression"), (6,)).fit(unfinished, np.random.default_rng(0))
 
 
 def test_fit_skips_life_losses_unless_asked():

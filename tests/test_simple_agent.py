@@ -92,3 +92,7 @@ def test_simple_agent_trains_the_deterministic_world_model_by_config(tmp_path):
     assert results["simulated_steps"] == 2 * 4 * 8  # PPO ran inside the deterministic model's simulated env
     assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
     assert main([*TINY, "--out", str(tmp_path / "x"), "simple.world_model=simple_stochastic"]) == 2
+    assert main(["compare", str(out), "--out", str(tmp_path / "table.md")]) == 0
+    row = (tmp_path / "table.md").read_text().splitlines()[2].split(" | ")
+    assert row[1:3] == ["simple_deterministic", "Pong"] and "pixel acc @3" in (tmp_path / "table.md").read_text()
+    assert main(["compare", str(tmp_path / "x")]) == 2  # not a finished run

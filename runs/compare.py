@@ -1,0 +1,44 @@
+"""``workbench compare``: finished SimPLe runs side by side, world-model quality and score in one table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def run_row(path: Path) -> dict[str, Any]:
+    """What one finished SimPLe run (``results.json`` + ``config.yaml``) contributes to the table."""
+    results_path, config_path = path / "results.json", path / "config.yaml"
+    if not results_path.exists() or not config_path.exists():
+        raise ValueError(f"{path} is not a finished run directory (needs results.json and config.yaml)")
+    results, config = json.loads(results_path.read_text()), yaml.safe_load(config_path.read_text())
+    if "model_quality" not in results:
+        raise ValueError(f"{path} is a {results.get('agent')!r} run; compare takes world-model agents (simple)")
+    simple = config.get("simple", {})
+    return {"run": path.name, "world_model": simple.get("world_model", "simple"), "game": results["game"],
+            "seed": results["seed"], "agent_steps": results["agent_steps"], "quality": results["model_quality"][-1],
+            "score": results["final_eval"]["score_mean"], "score_std": results["final_eval"]["score_std"],
+            "episodes": results["final_eval"]["episodes"]}
+
+
+def comparison_table(paths: list[Path]) -> str:
+    """Markdown table: one row per run, held-out model quality at the last iteration's horizons, final score."""
+    rows = [run_row(p) for p in paths]
+    horizons = sorted({int(k.split("@")[1]) for row in rows for k in row["quality"] if "@" in k})
+    quality = [f"pixel acc @{h}" for h in horizons] + [f"PSNR @{h}" for h in horizons] + ["reward acc"]
+    header = ["run", "world model", "game", "seed", "real steps", *quality, "score (mean ± std, episodes)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        q = row["quality"]
+        cells = [row["run"], row["world_model"], row["game"], str(row["seed"]), f"{row['agent_steps']:,}",
+                 *(_number(q.get(f"pixel_accuracy@{h}")) for h in horizons),
+                 *(_number(q.get(f"psnr@{h}"), 2) for h in horizons), _number(q.get("reward_accuracy")),
+                 f"{row['score']:.1f} ± {row['score_std']:.1f} ({row['episodes']})"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
