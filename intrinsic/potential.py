@@ -168,5 +168,3 @@ class ArrowOfTime:
             index[image_axes[0]], index[image_axes[1]] = slice(r0, r1), slice(c0, c1)
             x[tuple(index)] = 0
         return x
-
-
