@@ -91,8 +91,9 @@ class ArrowOfTime:
             keep &= ~store.life_lost[: store.size]
         if not self.config.across_terminal:  # episode ends; life losses are terminal too but handled above
             keep &= ~(store.terminated[: store.size] & ~store.life_lost[: store.size])
-        lengths = episode_lengths(store)
+        lengths = None  # episode lengths, which only time regression needs
         if self.config.objective == "time_regression":  # only finished episodes have a known length
+            lengths = episode_lengths(store)
             keep &= ~np.isnan(lengths[store.episode[: store.size]])
             if not keep.any():
                 raise ValueError(f"objective='time_regression' needs finished episodes; none of the {store.size} "
@@ -114,20 +115,23 @@ class ArrowOfTime:
         return {**metrics, "delta": self.delta}
 
     def _training_pairs(self, store: ExperienceStore, rng: np.random.Generator, where: np.ndarray,
-                        lengths: np.ndarray, shuffle_order: bool) -> list[torch.Tensor]:
-        """obs, next_obs and their episode fractions t / T. The control plays each pair backwards with
-        probability 1/2, as it would appear in the reversed episode (fractions 1 - t)."""
+                        lengths: np.ndarray | None, shuffle_order: bool) -> list[torch.Tensor]:
+        """obs, next_obs and, given episode ``lengths``, their episode fractions t / T. The control plays each
+        pair backwards with probability 1/2, as it would appear in the reversed episode (fractions 1 - t)."""
         batch = store.pairs(self.config.batch_size, rng, where)
         obs, next_obs = batch["obs"], batch["next_obs"]
-        next_time = batch["step"] / lengths[batch["episode"]]
-        time = next_time - 1 / lengths[batch["episode"]]
+        times = []
+        if lengths is not None:
+            next_time = batch["step"] / lengths[batch["episode"]]
+            times = [next_time - 1 / lengths[batch["episode"]], next_time]
         if shuffle_order:
             swap = rng.random(len(obs)) < 0.5
             flip = swap.reshape(-1, *[1] * (obs.ndim - 1))
             obs, next_obs = np.where(flip, next_obs, obs), np.where(flip, obs, next_obs)
-            time, next_time = np.where(swap, 1 - next_time, time), np.where(swap, 1 - time, next_time)
+            if times:
+                times = [np.where(swap, 1 - times[1], times[0]), np.where(swap, 1 - times[0], times[1])]
         return [torch.as_tensor(x, device=self.device) for x in (obs, next_obs)] + [
-            torch.as_tensor(t, device=self.device, dtype=torch.float32) for t in (time, next_time)]
+            torch.as_tensor(t, device=self.device, dtype=torch.float32) for t in times]
 
     def reward(self, obs: np.ndarray, next_obs: np.ndarray, action: np.ndarray | None = None) -> np.ndarray:
         """Intrinsic reward per transition: ``-beta * relu(jump - delta)`` (safety) or ``-beta * jump``

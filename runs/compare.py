@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from runs.leaderboard import markdown_table
+
 
 def run_row(path: Path) -> dict[str, Any]:
     """What one finished SimPLe run (``results.json`` + ``config.yaml``) contributes to the table."""
@@ -29,16 +31,14 @@ def comparison_table(paths: list[Path]) -> str:
     horizons = sorted({int(k.split("@")[1]) for row in rows for k in row["quality"] if "@" in k})
     quality = [f"pixel acc @{h}" for h in horizons] + [f"PSNR @{h}" for h in horizons] + ["reward acc"]
     header = ["run", "world model", "game", "seed", "real steps", *quality, "score (mean ± std, episodes)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = [header]
     for row in rows:
         q = row["quality"]
-        cells = [row["run"], row["world_model"], row["game"], str(row["seed"]), f"{row['agent_steps']:,}",
-                 *(_number(q.get(f"pixel_accuracy@{h}")) for h in horizons),
-                 *(_number(q.get(f"psnr@{h}"), 2) for h in horizons), _number(q.get("reward_accuracy")),
-                 f"{row['score']:.1f} ± {row['score_std']:.1f} ({row['episodes']})"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
+        table.append([row["run"], row["world_model"], row["game"], str(row["seed"]), f"{row['agent_steps']:,}",
+                      *(_number(q.get(f"pixel_accuracy@{h}")) for h in horizons),
+                      *(_number(q.get(f"psnr@{h}"), 2) for h in horizons), _number(q.get("reward_accuracy")),
+                      f"{row['score']:.1f} ± {row['score_std']:.1f} ({row['episodes']})"])
+    return markdown_table(table)
 
 def _number(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"

@@ -111,12 +111,12 @@ def per_game_rows(entries: list[Entry]) -> list[list[str]]:
 
 
 def markdown(entries: list[Entry], improvement: dict[str, float], baseline: str) -> str:
-    parts = [_md_table(summary_rows(entries))]
+    parts = [markdown_table(summary_rows(entries))]
     if improvement:
         parts.append(f"Probability of improvement over {baseline}:\n\n"
                      + "\n".join(f"- {name}: {p:.3f}" for name, p in improvement.items()))
     parts.append("Per-game human-normalised scores (mean over runs; - = not reported):\n\n"
-                 + _md_table(per_game_rows(entries)))
+                 + markdown_table(per_game_rows(entries)))
     return "\n\n".join(parts) + "\n"
 
 
@@ -160,7 +160,8 @@ def html_report(entries: list[Entry], improvement: dict[str, float], baseline: s
     )
 
 
-def _md_table(rows: list[list[str]]) -> str:
+def markdown_table(rows: list[list[str]]) -> str:
+    """A Markdown table: the first row is the header."""
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
 
