@@ -14,9 +14,10 @@ import numpy as np
 from gymnasium import spaces
 
 DIRECTIONS = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # (row, col): up, right, down, left
-# The reference's first colours of matplotlib's gist_rainbow at 9 colours (Shapes) and its named cube colours.
-SHAPE_COLORS = [(255, 0, 41), (255, 110, 0), (249, 255, 0), (92, 255, 0), (0, 255, 59),
-                (0, 255, 215), (0, 143, 255), (14, 0, 255), (167, 0, 255)]
+# The reference's colours (tkipf/c-swm ``utils.get_colors``: matplotlib's Set1 at 9 colours, as 0..255) for
+# Shapes, and its named cube colours.
+SHAPE_COLORS = [(228, 26, 28), (55, 126, 184), (77, 175, 74), (152, 78, 163), (255, 127, 0),
+                (255, 255, 51), (166, 86, 40), (247, 129, 191), (153, 153, 153)]
 CUBE_COLORS = [(128, 0, 128), (0, 128, 0), (255, 165, 0), (0, 0, 255), (165, 42, 42)]
 
 
@@ -64,17 +65,35 @@ class BlockPushingEnv(gym.Env):
 
 
 def render_shapes(positions: np.ndarray, grid_size: int) -> np.ndarray:
-    """(10 G, 10 G, 3) uint8: object i is a circle, triangle or square (i % 3) in its own colour."""
-    image = np.zeros((10 * grid_size, 10 * grid_size, 3), np.uint8)
+    """(10 G, 10 G, 3) uint8: object i is a circle, triangle or square (i % 3) in its own colour, drawn with the
+    pixel rules of the reference's scikit-image 0.15 calls: ``circle(r0 + 5, c0 + 5, 5)`` (centre distance < 5)
+    and ``polygon`` (PNPOLY: half-open edges) for a triangle of width 10 and a 10x10 square."""
+    size = 10 * grid_size
+    rows, cols = np.mgrid[0:size, 0:size]
+    image = np.zeros((size, size, 3), np.uint8)
     for i, (row, col) in enumerate(positions):
-        r0, c0, color = 10 * int(row), 10 * int(col), SHAPE_COLORS[i]
+        r0, c0 = 10 * int(row), 10 * int(col)
         if i % 3 == 0:
-            cv2.circle(image, (c0 + 5, r0 + 5), 4, color, -1)
+            mask = (rows - r0 - 5) ** 2 + (cols - c0 - 5) ** 2 < 25
         elif i % 3 == 1:
-            cv2.fillPoly(image, [np.array([(c0 + 5, r0), (c0, r0 + 9), (c0 + 9, r0 + 9)])], color)
+            mask = inside_polygon(rows, cols, [r0, r0 + 10, r0 + 10], [c0 + 5, c0, c0 + 10])
         else:
-            image[r0:r0 + 10, c0:c0 + 10] = color
+            mask = inside_polygon(rows, cols, [r0, r0 + 10, r0 + 10, r0], [c0, c0, c0 + 10, c0 + 10])
+        image[mask] = SHAPE_COLORS[i]
     return image
+
+
+def inside_polygon(rows: np.ndarray, cols: np.ndarray, vertex_rows: list[int], vertex_cols: list[int]) -> np.ndarray:
+    """Pixels (integer ``rows``, ``cols`` grids) inside the polygon by the crossing rule scikit-image's
+    ``draw.polygon`` uses (a row counts on ``[min, max)`` of each edge; a pixel left of an odd number of edges)."""
+    inside = np.zeros(rows.shape, bool)
+    for i in range(len(vertex_rows)):
+        (ri, ci), (rj, cj) = (vertex_rows[i], vertex_cols[i]), (vertex_rows[i - 1], vertex_cols[i - 1])
+        if ri == rj:
+            continue
+        spans = ((ri <= rows) & (rows < rj)) | ((rj <= rows) & (rows < ri))
+        inside ^= spans & (cols < (cj - ci) * (rows - ri) / (rj - ri) + ci)
+    return inside
 
 
 def render_cubes(positions: np.ndarray, grid_size: int, size: int = 50, supersample: int = 4) -> np.ndarray:

@@ -25,7 +25,8 @@ from envs.validate import require_choice
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """How one of the paper's datasets is made. ``episodes``/``steps`` map split -> size."""
+    """How one of the paper's datasets is made. ``episodes``/``steps`` map split -> size; ``version`` changes
+    whenever the same name and size would give other data (it is part of the cache file's name)."""
 
     world: str
     episodes: dict[str, int]
@@ -34,6 +35,7 @@ class DatasetSpec:
     frame_skip: int = 1
     warmup: int = 0
     crop_rows: tuple[int, int] = (0, 0)
+    version: int = 1
 
 
 _BLOCKS = {"episodes": {"train": 1000, "eval": 10_000}, "steps": {"train": 100, "eval": 10},
@@ -41,7 +43,7 @@ _BLOCKS = {"episodes": {"train": 1000, "eval": 10_000}, "steps": {"train": 100, 
 _ATARI = {"episodes": {"train": 1000, "eval": 100}, "steps": {"train": 10, "eval": 10},
           "seeds": {"train": 1, "eval": 2}}
 DATASETS = {
-    "shapes": DatasetSpec("shapes", **_BLOCKS),
+    "shapes": DatasetSpec("shapes", **_BLOCKS, version=2),  # 2: the reference's Set1 colours and shape sizes
     "cubes": DatasetSpec("cubes", **_BLOCKS),
     "pong": DatasetSpec("ALE/Pong-v5", **_ATARI, frame_skip=4, warmup=58, crop_rows=(35, 190)),
     "spaceinvaders": DatasetSpec("ALE/SpaceInvaders-v5", **_ATARI, frame_skip=3, warmup=50, crop_rows=(30, 200)),

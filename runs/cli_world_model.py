@@ -92,10 +92,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     import yaml
 
     from runs.configs import from_dict
-    from runs.cswm_train import DataConfig, evaluate_checkpoint, find_checkpoint
+    from runs.cswm_train import DataConfig, chosen_checkpoint, evaluate_checkpoint
 
     target = Path(args.model)
-    checkpoint = find_checkpoint(target)
+    checkpoint = chosen_checkpoint(target)
     saved = target / "config.yaml"
     data = from_dict(DataConfig, yaml.safe_load(saved.read_text())["data"], "data") if saved.exists() else None
     if data is None and not args.data:
@@ -110,5 +110,5 @@ def _evaluate(args: argparse.Namespace) -> int:
     for entry in results["evaluation"]:
         print(f"{entry['horizon']:>2} steps: Hits@1 {entry['hits_at_1']:.4f}  MRR {entry['mrr']:.4f}  "
               f"({entry['candidates']} candidates)")
-    print(f"results: {out}")
+    print(f"checkpoint: {checkpoint}\nresults: {out}")
     return 0

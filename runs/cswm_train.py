@@ -21,6 +21,7 @@ from runs.run_dir import RunDir, config_differences
 from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
 
 DEFAULT_DATA_DIR = "runs-out/data"
+LOWEST_LOSS = "lowest_loss.pt"  # the reference's model.pt: the epoch of lowest mean training loss
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,12 @@ class DataConfig:
         return episodes, (self.train_steps if split == "train" else None) or spec.steps[split]
 
     def path(self, split: str) -> Path:
-        """``<directory>/<name>-<split>-<episodes>x<steps>-seed<seed>.npz``: one file per distinct dataset."""
-        (episodes, steps), seed = self.sizes(split), DATASETS[self.name].seeds[split]
-        return Path(self.directory) / f"{self.name}-{split}-{episodes}x{steps}-seed{seed}.npz"
+        """``<directory>/<name>-<split>-<episodes>x<steps>-seed<seed>[-v<version>].npz``: one file per distinct
+        dataset (a version past 1 marks data rendered anew, so an old cache is never read as the new data)."""
+        spec = DATASETS[self.name]
+        (episodes, steps), seed = self.sizes(split), spec.seeds[split]
+        version = f"-v{spec.version}" if spec.version > 1 else ""
+        return Path(self.directory) / f"{self.name}-{split}-{episodes}x{steps}-seed{seed}{version}.npz"
 
     def load_or_collect(self, split: str, progress: bool = True) -> EpisodeDataset:
         """The cached dataset, collected (and saved atomically) the first time it is asked for."""
@@ -72,6 +76,8 @@ class CSWMTrainConfig:
     Attributes:
         eval_every: epochs between held-out evaluations and checkpoints (also the resume granularity).
         horizons: rollout lengths of the Hits@1 / MRR evaluation.
+        checkpoint: the model the final evaluation judges: ``lowest_loss`` (the epoch of lowest mean training
+            loss, as the reference's ``train.py`` keeps ``model.pt``) or ``final`` (the last epoch).
     """
 
     model: Literal["cswm"] = "cswm"
@@ -81,9 +87,11 @@ class CSWMTrainConfig:
     device: str = "cpu"
     eval_every: int = 10
     horizons: tuple[int, ...] = (1, 5, 10)
+    checkpoint: Literal["lowest_loss", "final"] = "lowest_loss"
 
     def __post_init__(self) -> None:
         require_range("eval_every", self.eval_every, 1)
+        require_choice("checkpoint", self.checkpoint, ["lowest_loss", "final"])
         if not self.horizons or min(self.horizons) < 1:
             raise ValueError(f"horizons={list(self.horizons)}; allowed: a non-empty list of steps >= 1")
 
@@ -93,7 +101,8 @@ class CSWMTrainConfig:
 
 
 def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
-    """Train for ``cswm.epochs`` epochs (resuming from the run's last checkpoint), then evaluate."""
+    """Train for ``cswm.epochs`` epochs (resuming from the run's last checkpoint), then evaluate the model
+    ``config.checkpoint`` names (and the last epoch's, when that is another)."""
     from tqdm import tqdm
 
     started = time.time()
@@ -103,7 +112,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     torch.manual_seed(config.seed)
     model = CSWM(config.cswm, train_data.obs_shape, config.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.cswm.learning_rate)
-    epoch = _resume(run, model, optimizer)
+    epoch, lowest = _resume(run, model, optimizer)
     metrics = MetricsLog(run.path, resume_step=epoch if epoch else None)
     bar = tqdm(total=config.cswm.epochs * train_data.num_transitions, initial=epoch * train_data.num_transitions,
                unit="sample", unit_scale=True, desc=f"cswm {config.data.name}", disable=not progress,
@@ -116,6 +125,9 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
         tick = time.time()
         losses = train_epoch(model, optimizer, train_data, rng, generator, on_batch=bar.update)
         epoch += 1
+        if lowest is None or losses["loss"] < lowest["loss"]:
+            lowest = {"epoch": epoch, "loss": losses["loss"],
+                      "weights": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
         rate = train_data.num_transitions / (time.time() - tick)
         metrics.log({**{f"train/{k}": v for k, v in losses.items()}, "train/samples_per_s": rate}, epoch)
         scores = None
@@ -123,7 +135,8 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
             scores = evaluate_rollouts(model, eval_data, config.horizons)
             metrics.log({f"eval/{k}_h{s['horizon']}": s[k] for s in scores for k in ("hits_at_1", "mrr")}, epoch)
             bar.write(f"epoch {epoch}: loss {losses['loss']:.4f}, " + _summary(scores))
-            model.save(run.checkpoint_path(epoch), {"optimizer": optimizer.state_dict(), "epoch": epoch})
+            model.save(run.checkpoint_path(epoch),
+                       {"optimizer": optimizer.state_dict(), "epoch": epoch, "lowest_loss": lowest})
             run.prune_checkpoints()
     bar.close()
     metrics.close()
@@ -131,9 +144,18 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     results = {
         "model": "cswm", "data": config.data.name, "seed": config.seed, "epochs": epoch, "run": str(run.path),
         "train_transitions": train_data.num_transitions, "eval_episodes": eval_data.num_episodes,
-        "evaluation": final, "checkpoint": str(run.latest_checkpoint().relative_to(run.path)),
-        "wall_time_s_last_session": round(time.time() - started, 1),
+        "checkpoint_choice": config.checkpoint, "evaluation": final, "final_epoch_evaluation": final,
+        "checkpoint": str(run.latest_checkpoint().relative_to(run.path)), "checkpoint_epoch": epoch,
     }
+    if config.checkpoint == "lowest_loss" and lowest is not None:
+        chosen = run.checkpoints / LOWEST_LOSS
+        model.load_state_dict(lowest["weights"])
+        model.save(chosen, {"epoch": lowest["epoch"], "train_loss": lowest["loss"]})
+        results.update(checkpoint=str(chosen.relative_to(run.path)), checkpoint_epoch=lowest["epoch"],
+                       checkpoint_train_loss=lowest["loss"])
+        if lowest["epoch"] != epoch:
+            results["evaluation"] = evaluate_rollouts(model, eval_data, config.horizons)
+    results["wall_time_s_last_session"] = round(time.time() - started, 1)
     run.finish(results)
     return results
 
@@ -170,7 +192,7 @@ def extend_from(source: Path, run: RunDir, config: CSWMTrainConfig) -> None:
 
 
 def find_checkpoint(path: Path) -> Path:
-    """A C-SWM checkpoint file, or the newest one in a run directory."""
+    """A C-SWM checkpoint file, or the newest training checkpoint (``step_*.pt``) in a run directory."""
     if path.is_file():
         return path
     found = sorted((path / "checkpoints").glob("step_*.pt"))
@@ -179,13 +201,21 @@ def find_checkpoint(path: Path) -> Path:
     return found[-1]
 
 
-def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> int:
+def chosen_checkpoint(path: Path) -> Path:
+    """The model a run's final evaluation judged (its ``lowest_loss.pt`` once finished), else as
+    :func:`find_checkpoint`."""
+    lowest = path / "checkpoints" / LOWEST_LOSS
+    return lowest if path.is_dir() and lowest.exists() else find_checkpoint(path)
+
+
+def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> tuple[int, dict[str, Any] | None]:
+    """(epochs done, the lowest-loss epoch so far: ``epoch``, ``loss``, ``weights``) from the newest checkpoint."""
     checkpoint = run.latest_checkpoint()
     if checkpoint is None:
-        return 0
+        return 0, None
     extra = model.load(checkpoint)
     optimizer.load_state_dict(extra["optimizer"])
-    return int(extra["epoch"])
+    return int(extra["epoch"]), extra.get("lowest_loss")
 
 
 def _check_actions(config: CSWMConfig, data: EpisodeDataset) -> None:

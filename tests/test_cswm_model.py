@@ -53,21 +53,68 @@ def test_loss_matches_hand_computed_energies():
     assert losses["loss"].item() == pytest.approx(2.0 / 3 + np.mean(negatives))
 
 
-def brute_force_ranks(predicted, targets):
-    out = []
-    for i, p in enumerate(predicted):
-        distances = [float(((p - t) ** 2).sum()) for t in targets]
-        out.append(sum(d < distances[i] for d in distances))  # ties: the true pair wins
-    return out
+def test_energy_averages_slots_and_sums_features():
+    """The reference's energy: 1 / (2 sigma^2) x ||diff||^2 summed over D, then the mean over K slots."""
+    model = CSWM(CSWMConfig(num_objects=3, embedding_dim=2, hidden_dim=8, sigma=0.5, hinge=1.0), (3, 10, 10))
+    with torch.no_grad():
+        model.transition.node_mlp[-1].weight.zero_()
+        model.transition.node_mlp[-1].bias.zero_()  # T(z, a) = 0
+    slots = {0: [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], 1: [[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]}
+    model.encode = lambda obs: torch.tensor([slots[int(o.flatten()[0])] for o in obs])
+    obs, next_obs = torch.zeros(1, 3, 10, 10, dtype=torch.uint8), torch.ones(1, 3, 10, 10, dtype=torch.uint8)
+    positive = model.loss({"obs": obs, "next_obs": next_obs, "action": torch.zeros(1, dtype=torch.long)})["positive"]
+    per_slot = [1.0, 4.0, 0.0]  # squared distances of the three slots
+    assert positive.item() == pytest.approx(2.0 * np.mean(per_slot))  # a sum over slots would give 10, not 10/3
 
 
-def test_ranks_match_brute_force_with_ties_and_chunking():
-    rng = np.random.default_rng(0)
-    targets = torch.tensor(rng.integers(0, 3, (60, 4)), dtype=torch.float32)  # many exact ties
-    predicted = targets + torch.tensor(rng.integers(-1, 2, (60, 4)), dtype=torch.float32)
-    expected = brute_force_ranks(predicted, targets)
+def test_convolutions_start_xavier_uniform_with_zero_bias():
+    torch.manual_seed(0)
+    for encoder in ("small", "medium", "large"):
+        model = CSWM(CSWMConfig(encoder=encoder, hidden_dim=64), (3, 50, 50))
+        convs = [m for m in model.extractor.modules() if isinstance(m, nn.Conv2d)]
+        for conv in convs:
+            fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            bound = (6 / (fan_in + fan_out)) ** 0.5  # PyTorch's default would be 1 / sqrt(fan_in)
+            assert conv.bias.abs().max() == 0
+            assert conv.weight.abs().max() <= bound and conv.weight.abs().max() > 0.9 * bound, (encoder, conv)
+
+
+def reference_rule_ranks(predicted, targets):
+    """tkipf/c-swm eval.py, rewritten in numpy: d[i, j] = ||t_i - p_j||^2 (rows are targets), the diagonal
+    prepended as column 0, a stable sort of each row; the rank is where column 0 lands."""
+    t, p = targets.numpy().astype(np.float64), predicted.numpy().astype(np.float64)
+    distances = ((t[:, None, :] - p[None, :, :]) ** 2).sum(-1)
+    augmented = np.concatenate([np.diag(distances)[:, None], distances], axis=1)
+    order = np.stack([np.lexsort((np.arange(len(row)), row)) for row in augmented])
+    return np.argmax(order == 0, axis=1).tolist()
+
+
+def hub_latents(n=200, hubs=3, seed=0):
+    """Targets spread over a unit sphere; predictions about 1 from their targets, three at the centre of
+    everything (as far from every target as a typical prediction from its own)."""
+    rng = np.random.default_rng(seed)
+    targets = rng.normal(size=(n, 16))
+    targets /= np.linalg.norm(targets, axis=1, keepdims=True)
+    predicted = targets + 0.25 * rng.normal(size=(n, 16))
+    predicted[:hubs] = 0.01 * rng.normal(size=(hubs, 16))
+    return torch.tensor(predicted, dtype=torch.float32), torch.tensor(targets, dtype=torch.float32)
+
+
+def test_ranks_follow_the_reference_rule_with_hub_predictions_ties_and_chunking():
+    predicted, targets = hub_latents()
+    expected = reference_rule_ranks(predicted, targets)
     for max_elements in (10, 997, 2**24):  # one row, uneven chunks, one chunk
         assert ranks(predicted, targets, max_elements).tolist() == expected
+    # The other orientation (each prediction among all targets) scores hubs differently: a regression shows.
+    swapped = reference_rule_ranks(targets, predicted)
+    hits, swapped_hits = (hits_and_mrr(torch.tensor(r))["hits_at_1"] for r in (expected, swapped))
+    assert (hits, swapped_hits) == (pytest.approx(0.46), pytest.approx(0.715))
+    rng = np.random.default_rng(0)
+    tied_targets = torch.tensor(rng.integers(0, 3, (60, 4)), dtype=torch.float32)  # many exact ties
+    tied_predicted = tied_targets + torch.tensor(rng.integers(-1, 2, (60, 4)), dtype=torch.float32)
+    expected = reference_rule_ranks(tied_predicted, tied_targets)
+    assert ranks(tied_predicted, tied_targets, 997).tolist() == expected
     metrics = hits_and_mrr(torch.tensor(expected), ks=(1, 5))
     assert metrics["hits_at_1"] == pytest.approx(np.mean(np.array(expected) == 0))
     assert metrics["hits_at_5"] == pytest.approx(np.mean(np.array(expected) < 5))

@@ -12,6 +12,7 @@ from envs import AtariConfig, make_vector_env
 from intrinsic import CSWMCuriosity, CSWMCuriosityConfig, IntrinsicRewardVectorWrapper
 from intrinsic.data import collect_random
 from runs.cli import main
+from runs.metrics import read_metrics
 from world_models.cswm import CSWM, CSWMConfig
 
 PPO = PPOConfig(n_steps=16, batch_size=32, n_epochs=1)
@@ -87,8 +88,13 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "run")]) == 0
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert [e["horizon"] for e in results["evaluation"]] == [1, 5, 10] and results["epochs"] == 4
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["shapes-eval-50x10-seed2.npz",
-                                                                     "shapes-train-40x20-seed1.npz"]
+    # The evaluated model is the reference's choice: the epoch of lowest mean training loss.
+    losses = {m["step"]: m["train/loss"] for m in read_metrics(tmp_path / "run") if "train/loss" in m}
+    assert results["checkpoint_epoch"] == min(losses, key=losses.get)
+    assert results["checkpoint_train_loss"] == pytest.approx(min(losses.values()))
+    assert results["checkpoint"] == "checkpoints/lowest_loss.pt" and results["checkpoint_choice"] == "lowest_loss"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["shapes-eval-50x10-seed2-v2.npz",
+                                                                     "shapes-train-40x20-seed1-v2.npz"]
     # A run that crashed after epoch 2 resumes there and ends where the uninterrupted one did.
     crashed = tmp_path / "crashed"
     crashed.mkdir()
@@ -96,7 +102,8 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     (crashed / "checkpoints").mkdir()
     shutil.copy(tmp_path / "run" / "checkpoints" / "step_000000002.pt", crashed / "checkpoints")
     assert main([*args, "--out", str(crashed)]) == 0
-    assert json.loads((crashed / "results.json").read_text())["evaluation"] == results["evaluation"]
+    resumed = json.loads((crashed / "results.json").read_text())
+    assert (resumed["evaluation"], resumed["checkpoint_epoch"]) == (results["evaluation"], results["checkpoint_epoch"])
     assert main([*args, "--out", str(tmp_path / "run")]) == 2  # finished runs are never overwritten
     assert "finished run" in capsys.readouterr().err
     # A finished run is extended into a new directory: same config, more epochs.
@@ -108,6 +115,10 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     assert main(["world-model", "eval", str(tmp_path / "run"), "--horizons", "1", "2"]) == 0
     written = next((tmp_path / "run").glob("evaluation-shapes-*.json"))
     assert [e["horizon"] for e in json.loads(written.read_text())["evaluation"]] == [1, 2]
+    assert json.loads(written.read_text())["checkpoint"].endswith("lowest_loss.pt")
+    assert main([*args, "checkpoint=final", "--out", str(tmp_path / "final")]) == 0  # the option: last epoch
+    final = json.loads((tmp_path / "final" / "results.json").read_text())
+    assert final["checkpoint_epoch"] == 4 and final["evaluation"] == final["final_epoch_evaluation"]
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cswm"]["hidden_dim"] == 64
 
 

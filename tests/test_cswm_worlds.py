@@ -1,5 +1,6 @@
 """C-SWM's worlds and data: block-pushing rules, renders, the episode dataset, the Atari dataset builder."""
 import gymnasium as gym
+import matplotlib
 import numpy as np
 import pytest
 
@@ -44,8 +45,12 @@ def test_shapes_render_each_object_in_its_cell_and_colour():
     assert image.shape == (50, 50, 3) and image.dtype == np.uint8
     for i, (row, col) in enumerate(env.positions):
         cell = image[10 * row:10 * row + 10, 10 * col:10 * col + 10].reshape(-1, 3)
-        assert (cell == SHAPE_COLORS[i]).all(axis=1).sum() >= 20, i  # circle, triangle or square drawn there
+        # the reference's sizes: a disc of radius 5 (69 px), a 10-wide triangle (45 px), a 10x10 square
+        assert (cell == SHAPE_COLORS[i]).all(axis=1).sum() == [69, 45, 100][i % 3], i
+        assert (cell.sum(1) > 0).sum() == [69, 45, 100][i % 3], i  # nothing else drawn in the cell
     assert (image[10:20, 0:10] == 0).all()  # an empty cell stays black
+    set1 = matplotlib.colormaps["Set1"]  # the reference's utils.get_colors(cmap="Set1", num_colors=9)
+    assert SHAPE_COLORS[:5] == [tuple(round(255 * v) for v in set1(i / 9)[:3]) for i in range(5)]
 
 
 def test_cubes_render_changes_when_a_cube_moves_and_registered_ids_work():

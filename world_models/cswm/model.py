@@ -29,6 +29,10 @@ class CSWM(Checkpointed, nn.Module):
         self.slot_encoder = SlotEncoder(map_size(config, height, width), config.hidden_dim, config.embedding_dim)
         action_dim = 0 if config.action_encoding == "none" else config.actions_per_object
         self.transition = TransitionGNN(config.embedding_dim, action_dim, config.hidden_dim)
+        for layer in self.extractor.modules():  # the reference's utils.weights_init: convolutions only
+            if isinstance(layer, nn.Conv2d):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
         self.device = torch.device(device)
         self.to(self.device)
 

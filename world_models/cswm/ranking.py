@@ -1,4 +1,4 @@
-"""C-SWM's evaluation: open-loop latent rollouts ranked against the encoded targets of every eval episode."""
+"""C-SWM evaluation: open-loop latent rollouts; each encoded target is ranked among all the predictions."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,18 +11,19 @@ from world_models.cswm.model import CSWM
 
 
 def ranks(predicted: torch.Tensor, targets: torch.Tensor, max_elements: int = 2**24) -> torch.Tensor:
-    """0-based rank of each prediction's own target among all targets, by squared Euclidean distance.
+    """0-based rank of each encoded target's own prediction among all predictions, as the reference ranks
+    (tkipf/c-swm ``eval.py``: ``d[i, j] = ||t_i - p_j||^2``, rows are targets).
 
-    predicted, targets: (N, F); the true pair wins ties, so rank i = #{j : d(p_i, t_j) < d(p_i, t_i)}.
-    Rows are done in chunks of at most ``max_elements`` differences (64 MB of float32), so 10,000
-    candidates never need the full N x N x F tensor. Returns (N,) int64.
+    predicted, targets: (N, F), row i of each from the same eval episode; the true pair wins ties, so
+    rank i = #{j : d(t_i, p_j) < d(t_i, p_i)}. Rows are done in chunks of at most ``max_elements``
+    differences (64 MB of float32), so 10,000 candidates never need the full N x N x F tensor. Returns (N,) int64.
     """
-    n, features = targets.shape
+    n, features = predicted.shape
     rows = max(1, max_elements // (n * features))
     out = torch.empty(n, dtype=torch.long)
     for start in range(0, n, rows):
-        chunk = predicted[start:start + rows]
-        distances = (chunk[:, None, :] - targets[None, :, :]).pow(2).sum(-1)  # (rows, N)
+        chunk = targets[start:start + rows]
+        distances = (chunk[:, None, :] - predicted[None, :, :]).pow(2).sum(-1)  # (rows, N): target x prediction
         own = distances[torch.arange(len(chunk)), torch.arange(start, start + len(chunk))]
         out[start:start + len(chunk)] = (distances < own[:, None]).sum(1).cpu()
     return out
@@ -39,7 +40,7 @@ def hits_and_mrr(rank: torch.Tensor, ks: Sequence[int] = (1,)) -> dict[str, floa
 def evaluate_rollouts(model: CSWM, data: EpisodeDataset, horizons: Sequence[int] = (1, 5, 10),
                       batch_size: int = 1000) -> list[dict[str, float]]:
     """For each horizon: encode the first observation of every episode, step the latent ``horizon`` times with
-    the recorded actions, and rank the prediction against the encoded targets of all episodes.
+    the recorded actions, and rank each encoded target against the predictions of all episodes.
     Returns one entry per horizon: ``horizon``, ``hits_at_1``, ``mrr``, ``candidates``."""
     was_training = model.training
     model.eval()
