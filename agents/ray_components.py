@@ -18,7 +18,7 @@ from envs import AtariConfig, ExperienceStore, make_vector_env
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig
 from world_models import SimPLeModelConfig, SimPLeWorldModel, store_starts
 from world_models.evaluation import prediction_metrics
-from world_models.training import sequence_batch, train_world_model
+from world_models.training import heldout_mask, sequence_batch, train_world_model
 
 
 class RealCollector:
@@ -69,7 +69,7 @@ class _RealData:
 class WorldModelLearner(_RealData):
     """The real data (one store) and the SimPLe world model trained on it, on ``device`` (a GPU when given one).
 
-    Episodes whose id is a multiple of ``heldout_every`` are never trained on.
+    Episodes whose id is ``heldout_every - 1`` modulo ``heldout_every`` are never trained on.
     """
 
     def __init__(self, model_config: SimPLeModelConfig, num_actions: int, env_config: AtariConfig,
@@ -82,13 +82,13 @@ class WorldModelLearner(_RealData):
 
     def train(self, steps: int) -> dict[str, float]:
         """``steps`` optimiser steps on the training episodes; returns the last losses."""
-        where = self.store.episode[: self.store.size] % self.heldout_every != 0
+        where = ~heldout_mask(self.store, self.heldout_every)
         return train_world_model(self.model, self.optimizer, self.store, steps, self.rng, where=where)
 
     def evaluate(self, horizons: tuple[int, ...], sequences: int, seed: int) -> dict[str, float]:
         """Held-out prediction quality (pixel accuracy and PSNR at each horizon, reward accuracy); empty while the
         held-out episodes are shorter than the longest horizon."""
-        where = self.store.episode[: self.store.size] % self.heldout_every == 0
+        where = heldout_mask(self.store, self.heldout_every)
         try:
             batch = sequence_batch(self.store, self.model.config.context_frames, max(horizons), sequences,
                                    np.random.default_rng(seed), where)

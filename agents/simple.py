@@ -1,13 +1,14 @@
 """The SimPLe agent (Kaiser et al., 2020): learn a world model from a little real play, train PPO inside it, repeat.
 
-    collect random_steps real steps at random
+    collect random_steps real steps with the untrained policy
     for each iteration:
         train the world model on all real data so far (held-out episodes excepted)
         train PPO for ppo_iterations x (16 envs x 50 steps) in the simulated env
         collect real_steps_per_iteration real steps with the policy
 
-Every phase ends with a checkpoint; a rerun skips finished phases, so a killed run resumes with nothing lost
-but the phase it was in.
+The real envs stay open from one collection to the next, so every game is played to its end (tensor2tensor's
+real env restarts at every collection). Every phase ends with a checkpoint; a rerun skips finished phases, so a
+killed run resumes with nothing lost but the phase it was in and the unfinished games, which it records as cut.
 """
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ import torch
 from agents.ppo import PPOConfig, PPOLearner
 from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.files import atomic_write_text
-from envs.validate import require_range
+from envs.validate import require_choice, require_range
 from envs.video import write_mp4
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig, IntrinsicRewardVectorWrapper
 from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv, sequence_batch, store_starts
 from world_models.evaluation import comparison_frames, prediction_metrics
-from world_models.training import train_world_model
+from world_models.training import heldout_mask, train_world_model
 
 Log = Callable[[dict[str, float], int], None]
 
@@ -47,10 +48,14 @@ class SimPLeConfig:
     Attributes:
         iterations: model/policy/collection rounds after the random collection.
         random_steps, real_steps_per_iteration: real agent steps collected (over ``real_envs`` envs).
+        real_envs: real games played side by side; they continue across collections (1 in the paper).
+        first_collection: ``policy`` plays the first collection with the untrained policy, as tensor2tensor
+            does; ``random`` with uniformly random actions.
         model_steps_first, model_steps: world-model training steps in the first and later iterations.
         ppo_iterations: PPO updates per iteration, each on ``sim_envs`` x ``rollout_length`` simulated steps;
             doubled at ``ppo_double_at`` (0-based) and multiplied by ``ppo_last_multiplier`` at the last one.
-        heldout_every: episodes whose id is a multiple of this are never trained on (model metrics use them).
+        heldout_every: episodes whose id is ``heldout_every - 1`` modulo this are never trained on (model
+            metrics use them).
         eval_horizons, eval_sequences: model-quality metrics at these autoregressive steps, on this many sequences.
         world_model: ``simple`` (the stochastic discrete model) or ``simple_deterministic`` (no latent, pixel
             noise on inputs); it sets ``model.stochastic``, the rest of ``model`` applies to both.
@@ -64,7 +69,8 @@ class SimPLeConfig:
     iterations: int = 15
     random_steps: int = 6400
     real_steps_per_iteration: int = 6400
-    real_envs: int = 16
+    real_envs: int = 1
+    first_collection: Literal["policy", "random"] = "policy"
     model_steps_first: int = 45_000
     model_steps: int = 15_000
     ppo_iterations: int = 1000
@@ -80,8 +86,10 @@ class SimPLeConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", self.model.variant(self.world_model))  # the one switch is world_model
-        for name in ("iterations", "real_envs", "sim_envs", "rollout_length", "ppo_iterations", "heldout_every"):
+        for name in ("iterations", "real_envs", "sim_envs", "rollout_length", "ppo_iterations"):
             require_range(name, getattr(self, name), 1)
+        require_range("heldout_every", self.heldout_every, 2)
+        require_choice("first_collection", self.first_collection, ["policy", "random"])
         for name in ("random_steps", "real_steps_per_iteration"):
             if getattr(self, name) % self.real_envs:
                 raise ValueError(f"{name}={getattr(self, name)} must be a multiple of real_envs={self.real_envs}")
@@ -136,33 +144,41 @@ class SimPLeAgent:
     def run(self) -> dict[str, Any]:
         """Run (or resume) every phase; returns the progress record (phases done, real steps, timings)."""
         self._restore()
-        for phase in self.config.phases():
-            if phase in self.progress["done"]:
-                continue
-            started = time.time()
-            kind, _, index = phase.partition("_")
-            if kind == "collect":
-                self._collect(random_policy=index == "random")
-            elif kind == "model":
-                self._train_model(int(index))
-            else:
-                self._train_policy(int(index))
-            self._finish(phase, time.time() - started)
+        try:
+            for phase in self.config.phases():
+                if phase in self.progress["done"]:
+                    continue
+                started = time.time()
+                kind, _, index = phase.partition("_")
+                if kind == "collect":
+                    self._collect(first=index == "random")
+                elif kind == "model":
+                    self._train_model(int(index))
+                else:
+                    self._train_policy(int(index))
+                self._finish(phase, time.time() - started)
+        finally:
+            if self.real_env is not None:
+                self.real_env.close()
+                self.real_env = None
         return self.progress
 
-    def _collect(self, random_policy: bool) -> None:
-        steps = self.config.random_steps if random_policy else self.config.real_steps_per_iteration
-        env = make_vector_env(self.env_config.game, self.config.real_envs, self.env_config)
-        obs, _ = env.reset(seed=int(self.rng.integers(2**31 - 1)))
-        self.store.begin(obs)
-        scores = []
+    def _collect(self, first: bool) -> None:
+        steps = self.config.random_steps if first else self.config.real_steps_per_iteration
+        if self.real_env is None:
+            self._open_real_envs()
+        random_policy = first and self.config.first_collection == "random"
+        obs, scores = self.real_obs, []
         for _ in range(steps // self.config.real_envs):
             actions = (self.rng.integers(self.num_actions, size=self.config.real_envs) if random_policy
                        else self.policy.act(obs))
-            obs, reward, terminated, truncated, info = env.step(actions)
+            obs, reward, terminated, truncated, info = self.real_env.step(actions)
             self.store.add_vector_step(actions, obs, reward, terminated, truncated, info)
             scores += [float(s) for s in info["final_score"][~np.isnan(info["final_score"])]]
-        env.close()
+        self.real_obs = obs
+        rows = self.store.last_rows
+        self.progress["open_games"] = [{"episode": int(self.store.episode[r]), "step": int(self.store.step[r])}
+                                       for r in rows]
         self.progress["real_steps"] += steps
         self.store.save(self.workdir / "checkpoints" / "store.npz")
         metrics = {"real/steps": self.progress["real_steps"], "real/games_finished": len(scores)}
@@ -214,8 +230,20 @@ class SimPLeAgent:
                           log=lambda m, s: self.log({k.replace("rollout/", "simulated/"): v for k, v in m.items()},
                                                     self.progress["real_steps"]))
 
+    def _open_real_envs(self) -> None:
+        """Start the real games; on a resumed run, the games the last run left unfinished are recorded as cut."""
+        self.real_env = make_vector_env(self.env_config.game, self.config.real_envs, self.env_config)
+        self.real_obs, _ = self.real_env.reset(seed=int(self.rng.integers(2**31 - 1)))
+        self.store.begin(self.real_obs)
+        cut = self.progress.pop("open_games", [])
+        if cut:
+            self.progress.setdefault("cut_games", []).append({"real_steps": self.progress["real_steps"],
+                                                              "games": cut})
+            print(f"[simple] resumed at {self.progress['real_steps']} real steps: {len(cut)} unfinished game(s) "
+                  f"cut at step(s) {[g['step'] for g in cut]} (progress.json cut_games); new games started")
+
     def _rows(self, heldout: bool) -> np.ndarray:
-        is_heldout = self.store.episode[: self.store.size] % self.config.heldout_every == 0
+        is_heldout = heldout_mask(self.store, self.config.heldout_every)
         return is_heldout if heldout else ~is_heldout
 
     def _checkpoint(self, name: str, iteration: int, save: Callable[[Path], None]) -> None:
@@ -260,7 +288,8 @@ class SimPLeAgent:
                                          config.real_envs)
         if "world_model" in saved:
             self.optimizer.load_state_dict(self.model.load(checkpoints / saved["world_model"])["optimizer"])
-        starts = store_starts(self.store, config.model.context_frames, newest_rows=config.real_steps_per_iteration)
+        starts = store_starts(self.store, config.model.context_frames, newest_rows=config.real_steps_per_iteration,
+                              game_start_first=True)
         self.sim_env = SimulatedVectorEnv(self.model, starts, config.sim_envs, config.rollout_length,
                                           self.env_config.frame_stack)
         self.potential = None
@@ -268,6 +297,7 @@ class SimPLeAgent:
             self.potential = (ArrowOfTime.load(checkpoints / saved["potential"], self.device) if "potential" in saved
                               else ArrowOfTime(config.arrow, self.env_config.observation_shape, self.device))
         self.policy = self._new_policy()
+        self.real_env, self.real_obs = None, None
         if "policy" in saved:
             self.policy.load(checkpoints / saved["policy"])
         # A resumed run draws fresh randomness rather than replaying the phase that was interrupted.

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from agents import save_agent
 from agents.ray_simple import ActorsConfig, DistributedSimPLeConfig, imagination_ppo
 from agents.rllib_config import RLlibConfig
+from agents.simple import SimPLeConfig
 from envs import PROTOCOL_VERSION
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
@@ -26,6 +27,8 @@ class DistributedSimPLeTrainConfig(SimPLeTrainConfig):
     work is spread over Ray actors (``actors``)."""
 
     agent: Literal["simple-ray"] = "simple-ray"  # type: ignore[assignment]
+    # One game per collector of the default two (the in-process agent plays one game, as tensor2tensor does).
+    simple: SimPLeConfig = field(default_factory=lambda: SimPLeConfig(real_envs=2))
     policy: RLlibConfig = field(default_factory=imagination_ppo)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
 

@@ -16,15 +16,28 @@ from envs import ExperienceStore
 StartSampler = Callable[[int, np.random.Generator], np.ndarray]
 
 
-def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int | None = None) -> StartSampler:
+def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int | None = None,
+                 game_start_first: bool = False) -> StartSampler:
     """Draw starting windows of ``context_frames`` consecutive real frames from the store,
-    from its newest ``newest_rows`` rows only when given (SimPLe starts from the latest collection)."""
+    from its newest ``newest_rows`` rows only when given (SimPLe starts from the latest collection).
+
+    ``game_start_first``: the first window of every draw is the first frames of the newest game in the store
+    (tensor2tensor's ``simulation_flip_first_random_for_beginning``), so the policy also learns the opening.
+    """
 
     def sample(n: int, rng: np.random.Generator) -> np.ndarray:
         where = None
         if newest_rows is not None:
             where = np.arange(store.size) >= store.size - newest_rows
-        return store.sequences(context_frames, 0, n, rng, where)["frames"]
+        windows = store.sequences(context_frames, 0, n, rng, where)["frames"]
+        if game_start_first:
+            openings = np.flatnonzero(store.step[: store.size] == context_frames - 1)
+            if len(openings):  # follow the links back: streams of a vector env interleave their rows
+                rows = [int(openings[-1])]
+                while len(rows) < context_frames:
+                    rows.insert(0, int(store.prev[rows[0]]))
+                windows[0] = store.frames[rows]
+        return windows
 
     return sample
 

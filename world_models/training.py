@@ -15,6 +15,12 @@ def sequence_batch(store: ExperienceStore, k: int, t: int, batch: int, rng: np.r
     return {key: torch.from_numpy(value) for key, value in store.sequences(k, t, batch, rng, where).items()}
 
 
+def heldout_mask(store: ExperienceStore, every: int) -> np.ndarray:
+    """(size,) bool: rows of the episodes kept out of training, those whose id is ``every - 1`` modulo ``every``
+    (the first episode always trains, so a run that plays one long game at a time has data from the start)."""
+    return store.episode[: store.size] % every == every - 1
+
+
 def train_world_model(
     model, optimizer: torch.optim.Optimizer, store: ExperienceStore, steps: int, rng: np.random.Generator,
     where: np.ndarray | None = None, log: Callable[[dict[str, float], int], None] | None = None,

@@ -8,49 +8,90 @@ from torch import nn
 from world_models.simple.layers import Modulation
 
 
-def discretize(z: torch.Tensor, flip_probability: float, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """tanh + straight-through sign, with Gaussian and bit-flip noise in training.
+def discretize(z: torch.Tensor, flip_probability: float, training: bool,
+               discrete_probability: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """tensor2tensor's ``tanh_discrete_bottleneck``: tanh + straight-through sign, with truncated Gaussian
+    (std 0.2) and bit-flip noise in training; while warming up, each bit is the discrete one with
+    ``discrete_probability``, else the continuous tanh value.
 
-    Returns (bits, clean_bits), both (B, N) in {-1, +1}; gradients flow to ``z`` through ``bits`` only.
+    Returns (bits, clean_bits), both (B, N); clean bits are the sign of ``z`` before noise, in {-1, +1}, without
+    gradient; gradients flow to ``z`` through ``bits`` only.
     """
-    clean = torch.sign(z).detach()
-    clean[clean == 0] = 1.0
+    clean = torch.where(z > 0, 1.0, -1.0).detach()
     if training:
-        z = z + 0.2 * torch.randn_like(z)
+        z = z + nn.init.trunc_normal_(torch.empty_like(z), std=0.2, a=-0.4, b=0.4)
     soft = torch.tanh(z)
-    hard = torch.where(soft >= 0, 1.0, -1.0)
-    bits = soft + (hard - soft).detach()
+    bits = soft + (torch.where(soft > 0, 1.0, -1.0) - soft).detach()
     if training and flip_probability > 0:
-        flips = torch.rand_like(bits) < flip_probability
-        bits = torch.where(flips, -bits, bits)
+        bits = torch.where(torch.rand_like(bits) < flip_probability, -bits, bits)
+    if training and discrete_probability < 1.0:
+        bits = torch.where(torch.rand_like(bits) < discrete_probability, bits, soft)
     return bits, clean
 
 
-class BitPosterior(nn.Module):
-    """Infers latent bits from the stacked context frames and the target frame (training only)."""
+def same_padding(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """Zero-pad a (B, C, H, W) map as TensorFlow's ``padding="SAME"`` does (output size ceil(size / stride))."""
+    pads = []
+    for size in (x.shape[-1], x.shape[-2]):
+        total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
 
-    def __init__(self, in_channels: int, hidden: int, action_size: int, bits: int) -> None:
+
+class AttentionMeanPool(nn.Module):
+    """tensor2tensor's ``mean_with_attention``: (B, C, H, W) -> (B, 2C) from 4 softmax-attention heads over the
+    positions (averaged, as the reference does, so also divided by H x W) and the plain mean."""
+
+    def __init__(self, channels: int, heads: int = 4) -> None:
         super().__init__()
-        narrow, wide = 4 * hidden // 3, 16 * hidden // 3
+        self.attention = nn.Conv2d(channels, heads, 1)
+        self.out = nn.Linear((heads + 1) * channels, 2 * channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = self.attention(x).flatten(2).softmax(-1)  # (B, heads, HW)
+        features = x.flatten(2)  # (B, C, HW)
+        attended = torch.einsum("bcp,bkp->bck", features, weights) / features.shape[-1]
+        return self.out(torch.cat([attended, features.mean(-1, keepdim=True)], dim=-1).flatten(1))
+
+
+class BitPosterior(nn.Module):
+    """Infers latent bits from the stacked context frames and the target frame (training only).
+
+    tensor2tensor's tower: a 1x1 embedding conditioned on the action, then ``double_discriminator``: an 8x8
+    stride-4 conv (128 filters at the paper's hidden 96) pooled by :class:`AttentionMeanPool`, a second 8x8
+    stride-4 conv (4x the filters) on its ReLU (``stacked``; else on the embedding), pooled the same way.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, action_size: int, bits: int, stacked: bool = True) -> None:
+        super().__init__()
+        first, second = 4 * hidden // 3, 16 * hidden // 3
+        self.stacked = stacked
         self.embed = nn.Conv2d(in_channels, hidden, 1)
         self.action = Modulation(action_size, hidden)
-        self.conv_narrow = nn.Conv2d(hidden, narrow, 8, stride=4, padding=2)
-        self.conv_wide = nn.Conv2d(hidden, wide, 8, stride=4, padding=2)
-        self.to_bits = nn.Linear(narrow + wide, bits)
+        self.conv1 = nn.Conv2d(hidden, first, 8, stride=4)
+        self.conv2 = nn.Conv2d(first if stacked else hidden, second, 8, stride=4)
+        self.pool1, self.pool2 = AttentionMeanPool(first), AttentionMeanPool(second)
+        self.to_bits = nn.Linear(2 * (first + second), bits)
+
+    def feature_maps(self, frames: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two convs' maps, (B, C1, H/4, W/4) and (B, C2, H/16, W/16) stacked (H/4, W/4 if not)."""
+        x = self.action(self.embed(frames), action)
+        first = self.conv1(same_padding(x, 8, 4))
+        return first, self.conv2(same_padding(F.relu(first) if self.stacked else x, 8, 4))
 
     def forward(self, frames: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """frames: (B, C_in, H, W) standardized; action: (B, A) embedding. Returns pre-tanh logits (B, bits)."""
-        x = self.action(self.embed(frames), action)
-        pooled = [F.relu(conv(x)).mean(dim=(-2, -1)) for conv in (self.conv_narrow, self.conv_wide)]
-        return self.to_bits(torch.cat(pooled, dim=1))
+        first, second = self.feature_maps(frames, action)
+        return self.to_bits(torch.cat([self.pool1(first), self.pool2(second)], dim=1))
 
 
 class BitPrior(nn.Module):
     """An LSTM that predicts the latent ``bits_per_step`` bits at a time (one 2^k-way softmax per group)."""
 
-    def __init__(self, source_size: int, bits: int, bits_per_step: int, lstm_size: int) -> None:
+    def __init__(self, source_size: int, bits: int, bits_per_step: int, lstm_size: int,
+                 dropout: float = 0.0) -> None:
         super().__init__()
-        self.groups, self.group_size = bits // bits_per_step, bits_per_step
+        self.groups, self.group_size, self.dropout = bits // bits_per_step, bits_per_step, dropout
         classes = 2**bits_per_step
         self.start = nn.ModuleList(nn.Linear(source_size, lstm_size) for _ in range(3))  # input, h, c
         self.cell = nn.LSTMCell(lstm_size, lstm_size)
@@ -59,14 +100,16 @@ class BitPrior(nn.Module):
         self.register_buffer("powers", 2 ** torch.arange(bits_per_step), persistent=False)
 
     def loss(self, source: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the prior on ``bits`` (B, N) in {-1, +1}, teacher-forced."""
+        """Cross-entropy of the prior on ``bits`` (B, N) in {-1, +1}, teacher-forced; in training with dropout
+        on the embedded groups fed in and on the LSTM's outputs, as tensor2tensor's ``predict_bits_with_lstm``."""
         groups = self.bits_to_groups(bits)
         inputs, state = self._start(source)
         losses = []
         for g in range(self.groups):
             state = self.cell(inputs, state)
-            losses.append(F.cross_entropy(self.logits(state[0]), groups[:, g]))
-            inputs = self.embed_group(groups[:, g])
+            logits = self.logits(F.dropout(state[0], self.dropout, self.training))
+            losses.append(F.cross_entropy(logits, groups[:, g]))
+            inputs = F.dropout(self.embed_group(groups[:, g]), self.dropout, self.training)
         return torch.stack(losses).mean()
 
     @torch.no_grad()

@@ -7,7 +7,7 @@ from torch import nn
 
 from world_models.checkpoints import Checkpointed
 from world_models.protocols import StepOut
-from world_models.simple.config import SimPLeModelConfig
+from world_models.simple.config import SimPLeModelConfig, inverse_exp_decay, inverse_lin_decay
 from world_models.simple.network import SimPLeNetwork
 
 
@@ -30,9 +30,9 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
 
     def sampling_probability(self) -> float:
         """Chance of feeding back the model's own prediction: ramps from ~0 to 1 over ``scheduled_sampling_steps``."""
+        # tensor2tensor's "prob_inverse_lin": exponential for the first quarter (very low at start), times linear.
         n, step = self.config.scheduled_sampling_steps, int(self.train_steps)
-        quarter = max(n // 4, 1)
-        return 0.01 ** (max(quarter - step, 0) / quarter) * (0.01 + 0.99 * min(step / n, 1.0))
+        return inverse_exp_decay(step, max(n // 4, 1)) * inverse_lin_decay(step, n)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Clipped per-pixel softmax loss + reward loss + latent prior loss over ``target_frames`` predicted frames.
@@ -47,7 +47,7 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         parts: dict[str, list[torch.Tensor]] = {"frame": [], "reward": [], "prior": [], "accuracy": []}
         for t in range(frames.shape[1] - k):
             target = frames[:, k + t]
-            out = self.network(window, actions[:, k - 1 + t], target)
+            out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
             logits = out.frame_logits
             xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
             parts["frame"].append(F.relu(xent - cutoff).mean())

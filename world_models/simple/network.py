@@ -56,16 +56,18 @@ class SimPLeNetwork(nn.Module):
         self.reward_head = nn.Sequential(
             nn.Linear(bottleneck + c.hidden, 128), nn.ReLU(), nn.Linear(128, REWARD_CLASSES))
         if c.stochastic:
-            self.posterior = BitPosterior(in_channels + c.channels, c.hidden, c.hidden, c.latent_bits)
+            self.posterior = BitPosterior(in_channels + c.channels, c.hidden, c.hidden, c.latent_bits,
+                                          c.posterior_stacked)
             self.prior = BitPrior(bottleneck * self._bottleneck_pixels(), c.latent_bits, c.bits_per_step,
-                                  c.prior_lstm_size)
+                                  c.prior_lstm_size, c.prior_dropout)
             self.latent = Modulation(c.latent_bits, bottleneck)
 
     def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> NetworkOut:
+                generator: torch.Generator | None = None, step: float = float("inf")) -> NetworkOut:
         """context: (B, K, H, W, C) uint8; action: (B,) int64; target: (B, H, W, C) uint8, needed to train
         the stochastic model (posterior bits); without it the bits are sampled from the LSTM prior
-        (with ``generator`` if given)."""
+        (with ``generator`` if given). ``step``: the training step the latent's schedules are at (default:
+        past every warm-up)."""
         c = self.config
         a = self.action_embedding(action)
         if self.training and not c.stochastic and c.input_noise > 0:
@@ -77,7 +79,7 @@ class SimPLeNetwork(nn.Module):
             x = norm(belu(conv(pad_even(F.dropout(x, c.dropout, self.training)))))
             skips.append(x)
         x = self.action_bottleneck(x, a)
-        x, prior_loss = self._inject_latent(x, frames, a, target, generator)
+        x, prior_loss = self._inject_latent(x, frames, a, target, generator, step)
         bottleneck_mean = x.mean(dim=(-2, -1))
         for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
             y = belu(conv(F.dropout(x, c.residual_dropout, self.training)))
@@ -91,7 +93,7 @@ class SimPLeNetwork(nn.Module):
 
     def _inject_latent(
         self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor, target: torch.Tensor | None,
-        generator: torch.Generator | None,
+        generator: torch.Generator | None, step: float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.config.stochastic:
             return x, x.new_zeros(())
@@ -100,15 +102,16 @@ class SimPLeNetwork(nn.Module):
             return self.latent(x, self.prior.sample(source, generator=generator)), x.new_zeros(())
         target_frame = standardize(target.permute(0, 3, 1, 2))
         z = self.posterior(torch.cat([frames, target_frame], dim=1), a)
-        bits, clean_bits = discretize(z, self.config.bit_noise, self.training)
+        schedule = self.config.schedules(step)
+        bits, clean_bits = discretize(z, self.config.bit_noise, self.training, schedule["discrete"])
         prior_loss = self.prior.loss(source, clean_bits)
         if not self.training:
             return self.latent(x, bits), prior_loss
-        # As in tensor2tensor: mix in bits the prior would have drawn, and drop the latent for some
+        # As in tensor2tensor: mix in bits the prior would have drawn (per bit), and drop the latent for some
         # examples, so the model leans on the action and context and stays usable with prior samples.
-        from_prior = torch.rand_like(bits) < self.config.prior_mix_probability
+        from_prior = torch.rand_like(bits) < schedule["prior_mix"]
         bits = torch.where(from_prior, self.prior.sample(source.detach()), bits)
-        keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < self.config.latent_keep_probability
+        keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < schedule["latent_use"]
         return torch.where(keep, self.latent(x, bits), x), prior_loss
 
     def _bottleneck_pixels(self) -> int:
