@@ -10,6 +10,7 @@ import cv2
 import yaml
 
 from agents.simple import SimPLeConfig
+from envs import ExperienceStore
 from runs.cli import main
 from runs.metrics import read_metrics
 from world_models import SimPLeWorldModel
@@ -41,6 +42,10 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
     assert progress["done"] == SimPLeConfig(iterations=2).phases()
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["starts"]) == 2
+    # the 8 games open at the kill (32 steps each after the first collection, 48 after the second) were cut
+    cut_at = interrupted["real_steps"]
+    assert progress["cut_games"] == [{"real_steps": cut_at,
+                                      "games": [{"episode": e, "step": cut_at // 8} for e in range(8)]}]
 
     results = json.loads((out / "results.json").read_text())
     assert results["agent_steps"] == 256 + 2 * 128  # exact real-step accounting across the interruption
@@ -90,6 +95,10 @@ def test_simple_agent_trains_the_deterministic_world_model_by_config(tmp_path):
     assert not saved.config.stochastic and not any("prior" in name for name, _ in saved.named_parameters())
     results = json.loads((out / "results.json").read_text())
     assert results["simulated_steps"] == 2 * 4 * 8  # PPO ran inside the deterministic model's simulated env
+    # the real games went on from the first collection (32 steps per env) into the second (16 more)
+    store = ExperienceStore.load(out / "checkpoints" / "store.npz")
+    assert store.step[: store.size].max() == 32 + 16 and store.num_episodes == 8
+    assert [g["step"] for g in progress["open_games"]] == [48] * 8
     assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
     assert main([*TINY, "--out", str(tmp_path / "x"), "simple.world_model=simple_stochastic"]) == 2
     assert main(["compare", str(out), "--out", str(tmp_path / "table.md")]) == 0
