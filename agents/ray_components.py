@@ -69,7 +69,7 @@ class _RealData:
 class WorldModelLearner(_RealData):
     """The real data (one store) and the SimPLe world model trained on it, on ``device`` (a GPU when given one).
 
-    Episodes whose id is ``heldout_every - 1`` modulo ``heldout_every`` are never trained on.
+    Episodes whose id is 1 modulo ``heldout_every`` are never trained on.
     """
 
     def __init__(self, model_config: SimPLeModelConfig, num_actions: int, env_config: AtariConfig,

@@ -54,8 +54,7 @@ class SimPLeConfig:
         model_steps_first, model_steps: world-model training steps in the first and later iterations.
         ppo_iterations: PPO updates per iteration, each on ``sim_envs`` x ``rollout_length`` simulated steps;
             doubled at ``ppo_double_at`` (0-based) and multiplied by ``ppo_last_multiplier`` at the last one.
-        heldout_every: episodes whose id is ``heldout_every - 1`` modulo this are never trained on (model
-            metrics use them).
+        heldout_every: episodes whose id is 1 modulo this are never trained on (model metrics use them).
         eval_horizons, eval_sequences: model-quality metrics at these autoregressive steps, on this many sequences.
         world_model: ``simple`` (the stochastic discrete model) or ``simple_deterministic`` (no latent, pixel
             noise on inputs); it sets ``model.stochastic``, the rest of ``model`` applies to both.

@@ -140,7 +140,9 @@ def test_the_first_imagined_env_starts_at_the_newest_game_start():
     assert not (plain[:, 0, 0, 0, 0] == 200).all()
 
 
-def test_first_episode_always_trains():
+def test_the_first_episode_trains_and_the_second_is_held_out():
     store = two_game_store()
-    held = heldout_mask(store, every=2)
-    assert not held[store.episode[: store.size] == 0].any() and held[store.episode[: store.size] == 1].all()
+    episode = store.episode[: store.size]
+    for every in (2, 8):
+        held = heldout_mask(store, every)
+        assert not held[episode == 0].any() and held[episode == 1].all() and not held[episode == 2].any()

@@ -16,9 +16,12 @@ def sequence_batch(store: ExperienceStore, k: int, t: int, batch: int, rng: np.r
 
 
 def heldout_mask(store: ExperienceStore, every: int) -> np.ndarray:
-    """(size,) bool: rows of the episodes kept out of training, those whose id is ``every - 1`` modulo ``every``
-    (the first episode always trains, so a run that plays one long game at a time has data from the start)."""
-    return store.episode[: store.size] % every == every - 1
+    """(size,) bool: rows of the episodes kept out of training, those whose id is 1 modulo ``every`` (>= 2).
+
+    The first episode always trains, so a run that plays one long game at a time has data from the start, and
+    the second is held out, so model quality is measured from the first iteration on as soon as two games
+    have been played (or two envs play side by side)."""
+    return store.episode[: store.size] % every == 1
 
 
 def train_world_model(

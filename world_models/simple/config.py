@@ -11,7 +11,7 @@ WORLD_MODELS = ("simple", "simple_deterministic")  # the paper's stochastic disc
 
 @dataclass(frozen=True)
 class SimPLeModelConfig:
-    """The stochastic discrete video model of Kaiser et al. (2020); defaults are the paper's size (86M
+    """The stochastic discrete video model of Kaiser et al. (2020); defaults are the paper's size (90M
     parameters for 6 actions). Smaller sizes live in the presets (``runs/presets/simple-*.yaml``).
 
     Attributes:
