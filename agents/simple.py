@@ -180,7 +180,8 @@ class SimPLeAgent:
                                        for r in rows]
         self.progress["real_steps"] += steps
         self.store.save(self.workdir / "checkpoints" / "store.npz")
-        metrics = {"real/steps": self.progress["real_steps"], "real/games_finished": len(scores)}
+        metrics = {"real/steps": self.progress["real_steps"], "real/games_finished": len(scores),
+                   "real/longest_game_steps": int(self.store.step[: self.store.size].max())}
         if scores:
             metrics["real/episode_return_mean"] = float(np.mean(scores))
         self.log(metrics, self.progress["real_steps"])

@@ -99,6 +99,7 @@ def test_simple_agent_trains_the_deterministic_world_model_by_config(tmp_path):
     store = ExperienceStore.load(out / "checkpoints" / "store.npz")
     assert store.step[: store.size].max() == 32 + 16 and store.num_episodes == 8
     assert [g["step"] for g in progress["open_games"]] == [48] * 8
+    assert [m["real/longest_game_steps"] for m in read_metrics(out) if "real/longest_game_steps" in m] == [32, 48]
     assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
     assert main([*TINY, "--out", str(tmp_path / "x"), "simple.world_model=simple_stochastic"]) == 2
     assert main(["compare", str(out), "--out", str(tmp_path / "table.md")]) == 0
