@@ -137,6 +137,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
             bar.write(f"epoch {epoch}: loss {losses['loss']:.4f}, " + _summary(scores))
             model.save(run.checkpoint_path(epoch),
                        {"optimizer": optimizer.state_dict(), "epoch": epoch, "lowest_loss": lowest})
+            _save_lowest(model, run, lowest)  # so `world-model eval` judges it while the run goes on
             run.prune_checkpoints()
     bar.close()
     metrics.close()
@@ -148,9 +149,8 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
         "checkpoint": str(run.latest_checkpoint().relative_to(run.path)), "checkpoint_epoch": epoch,
     }
     if config.checkpoint == "lowest_loss" and lowest is not None:
-        chosen = run.checkpoints / LOWEST_LOSS
+        chosen = _save_lowest(model, run, lowest)
         model.load_state_dict(lowest["weights"])
-        model.save(chosen, {"epoch": lowest["epoch"], "train_loss": lowest["loss"]})
         results.update(checkpoint=str(chosen.relative_to(run.path)), checkpoint_epoch=lowest["epoch"],
                        checkpoint_train_loss=lowest["loss"])
         if lowest["epoch"] != epoch:
@@ -202,10 +202,17 @@ def find_checkpoint(path: Path) -> Path:
 
 
 def chosen_checkpoint(path: Path) -> Path:
-    """The model a run's final evaluation judged (its ``lowest_loss.pt`` once finished), else as
-    :func:`find_checkpoint`."""
+    """The lowest-loss model of a run directory (``lowest_loss.pt``: the one its final evaluation judges, or
+    the lowest so far while it trains), else as :func:`find_checkpoint`."""
     lowest = path / "checkpoints" / LOWEST_LOSS
     return lowest if path.is_dir() and lowest.exists() else find_checkpoint(path)
+
+
+def _save_lowest(model: CSWM, run: RunDir, lowest: dict[str, Any]) -> Path:
+    """Write the lowest-loss epoch's weights as ``checkpoints/lowest_loss.pt`` (a plain C-SWM checkpoint)."""
+    path = run.checkpoints / LOWEST_LOSS
+    model.save(path, {"epoch": lowest["epoch"], "train_loss": lowest["loss"]}, weights=lowest["weights"])
+    return path
 
 
 def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> tuple[int, dict[str, Any] | None]:

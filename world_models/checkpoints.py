@@ -21,11 +21,13 @@ class Checkpointed:
     INIT_ARGS: ClassVar[tuple[str, ...]]
     TRAINING_FIELDS: ClassVar[tuple[str, ...]] = ()
 
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Weights, config, constructor arguments and ``extra`` (e.g. optimiser state), written atomically."""
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None,
+             weights: dict[str, torch.Tensor] | None = None) -> None:
+        """Weights (this model's, or ``weights`` of the same shapes, e.g. an earlier epoch's), config,
+        constructor arguments and ``extra`` (e.g. optimiser state), written atomically."""
         state = {"format": self.CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
                  **{name: getattr(self, name) for name in self.INIT_ARGS},
-                 "weights": self.state_dict(), "extra": extra or {}}
+                 "weights": self.state_dict() if weights is None else weights, "extra": extra or {}}
         atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def load(self, path: str | Path) -> dict[str, Any]:
