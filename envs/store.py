@@ -177,11 +177,17 @@ class ExperienceStore:
         length = k_context + t_target
         candidates = self._candidates(self.step[: self.size] >= length - 1, where)
         self._require_data(len(candidates), f"episodes of {length}+ frames")
-        rows = np.empty((batch, length), np.int64)
-        rows[:, -1] = rng.choice(candidates, batch)
+        rows = self.run_rows(rng.choice(candidates, batch), length)
+        return {"frames": self.frames[rows], **self._arrivals(rows[:, 1:])}
+
+    def run_rows(self, last: np.ndarray, length: int) -> np.ndarray:
+        """(B, length) rows of the runs of ``length`` consecutive frames ending at rows ``last`` (B,), found by
+        following the links back (each ``last`` row needs ``step >= length - 1``)."""
+        rows = np.empty((len(last), length), np.int64)
+        rows[:, -1] = last
         for j in range(length - 2, -1, -1):
             rows[:, j] = self.prev[rows[:, j + 1]]
-        return {"frames": self.frames[rows], **self._arrivals(rows[:, 1:])}
+        return rows
 
     def save(self, path: str | Path) -> None:
         """Write atomically (temp file + rename) as an uncompressed ``.npz``."""

@@ -135,9 +135,11 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
             scores = evaluate_rollouts(model, eval_data, config.horizons)
             metrics.log({f"eval/{k}_h{s['horizon']}": s[k] for s in scores for k in ("hits_at_1", "mrr")}, epoch)
             bar.write(f"epoch {epoch}: loss {losses['loss']:.4f}, " + _summary(scores))
+            # lowest_loss.pt first: a crash between the two leaves the older step checkpoint, whose rerun
+            # writes it again, so lowest_loss.pt is never behind the newest step checkpoint.
+            _save_lowest(model, run, lowest)
             model.save(run.checkpoint_path(epoch),
                        {"optimizer": optimizer.state_dict(), "epoch": epoch, "lowest_loss": lowest})
-            _save_lowest(model, run, lowest)  # so `world-model eval` judges it while the run goes on
             run.prune_checkpoints()
     bar.close()
     metrics.close()
@@ -149,7 +151,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
         "checkpoint": str(run.latest_checkpoint().relative_to(run.path)), "checkpoint_epoch": epoch,
     }
     if config.checkpoint == "lowest_loss" and lowest is not None:
-        chosen = _save_lowest(model, run, lowest)
+        chosen = run.checkpoints / LOWEST_LOSS  # written with the last checkpoint (the last epoch always has one)
         model.load_state_dict(lowest["weights"])
         results.update(checkpoint=str(chosen.relative_to(run.path)), checkpoint_epoch=lowest["epoch"],
                        checkpoint_train_loss=lowest["loss"])
@@ -208,11 +210,11 @@ def chosen_checkpoint(path: Path) -> Path:
     return lowest if path.is_dir() and lowest.exists() else find_checkpoint(path)
 
 
-def _save_lowest(model: CSWM, run: RunDir, lowest: dict[str, Any]) -> Path:
-    """Write the lowest-loss epoch's weights as ``checkpoints/lowest_loss.pt`` (a plain C-SWM checkpoint)."""
-    path = run.checkpoints / LOWEST_LOSS
-    model.save(path, {"epoch": lowest["epoch"], "train_loss": lowest["loss"]}, weights=lowest["weights"])
-    return path
+def _save_lowest(model: CSWM, run: RunDir, lowest: dict[str, Any]) -> None:
+    """Write the lowest-loss epoch's weights as ``checkpoints/lowest_loss.pt`` (a plain C-SWM checkpoint), so
+    ``world-model eval`` judges it while the run goes on and the final evaluation reads it."""
+    model.save(run.checkpoints / LOWEST_LOSS, {"epoch": lowest["epoch"], "train_loss": lowest["loss"]},
+               weights=lowest["weights"])
 
 
 def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> tuple[int, dict[str, Any] | None]:

@@ -32,11 +32,8 @@ def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int |
         windows = store.sequences(context_frames, 0, n, rng, where)["frames"]
         if game_start_first:
             openings = np.flatnonzero(store.step[: store.size] == context_frames - 1)
-            if len(openings):  # follow the links back: streams of a vector env interleave their rows
-                rows = [int(openings[-1])]
-                while len(rows) < context_frames:
-                    rows.insert(0, int(store.prev[rows[0]]))
-                windows[0] = store.frames[rows]
+            if len(openings):
+                windows[0] = store.frames[store.run_rows(openings[-1:], context_frames)[0]]
         return windows
 
     return sample
