@@ -97,7 +97,7 @@ class PPOLearner:
         self.vec_env = SB3VecEnv(env)
         policy = policy or PolicyConfig()
         self.features = policy.extractor_spec(env.single_observation_space)
-        name, policy_kwargs = policy_spec(env.single_observation_space, self.features)
+        name, policy_kwargs = policy_spec(env.single_observation_space, self.features, policy.features)
         self.model = PPO(name, self.vec_env, seed=seed, device=device, verbose=0, policy_kwargs=policy_kwargs,
                          **vars(config))
         if policy.cswm_checkpoint:
@@ -142,14 +142,67 @@ class PPOLearner:
     def metrics(self) -> dict[str, Any]:
         return dict(self.model.logger.name_to_value)
 
+    @property
+    def env(self) -> gym.vector.VectorEnv:
+        """The vector env it trains on (with its wrappers)."""
+        return self.vec_env.env
 
-def policy_spec(space: gym.Space, features: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def set_world(self, world: Any) -> None:
+        """Imagination: hand the imagined env (:class:`agents.imagination.ImaginedWorlds`) this iteration's world."""
+        self.env.unwrapped.set_world(world)
+
+    def set_intrinsic(self, reward: Any) -> None:
+        """Real env: replace the intrinsic reward its reward wrapper adds."""
+        env = self.env
+        while not hasattr(env, "model") and hasattr(env, "env"):
+            env = env.env
+        env.model = reward
+
+    def acting_policy(self) -> torch.nn.Module:
+        """A CPU copy of the policy (``predict``), to play real games elsewhere."""
+        policy = build_policy(self.vec_env.observation_space, self.vec_env.action_space, self.features)
+        policy.load_state_dict({k: v.detach().cpu() for k, v in self.model.policy.state_dict().items()})
+        return policy.eval()
+
+    def saved_policy(self) -> torch.nn.Module:
+        """The network a saved agent holds."""
+        return self.model.policy
+
+    def load_encoder(self, weights: dict[str, torch.Tensor]) -> None:
+        """Copy C-SWM weights into the policy's C-SWM encoder (``features=cswm``)."""
+        self.model.policy.features_extractor.cswm.load_state_dict(weights)
+
+    def intrinsic_means(self) -> dict[str, float]:
+        """Each intrinsic reward's mean per step since the last call, where the env adds a weighted sum of them
+        (``intrinsic.weighted.WeightedIntrinsic``: its ``take_means``); empty otherwise."""
+        env: Any = self.env
+        while env is not None:
+            reward = getattr(env, "intrinsic", None) or getattr(env, "model", None)
+            if hasattr(reward, "take_means"):
+                return reward.take_means()
+            env = getattr(env, "env", None)
+        return {}
+
+    def close(self) -> None:
+        self.vec_env.close()
+
+
+def policy_spec(space: gym.Space, features: dict[str, Any] | None = None,
+                encoder: str = "auto") -> tuple[str, dict[str, Any]]:
     """SB3 policy name and kwargs for an observation space: a C-SWM encoder when ``features`` (from
-    :meth:`PolicyConfig.extractor_spec`) says so; else Nature CNN for (S, 84, 84) stacks, SimPLe's small CNN
+    :meth:`PolicyConfig.extractor_spec`) says so, the one ``encoder`` names (``nature``, ``grid``); else Nature CNN for (S, 84, 84) stacks, SimPLe's small CNN
     for (S, H, W, 3) RGB stacks, :class:`GridCNN` for small float grids, an MLP for vectors."""
     if features:
         return "MlpPolicy", {"features_extractor_class": CSWMFeatures, "features_extractor_kwargs": features,
                              "normalize_images": False}
+    if encoder == "nature":
+        if not (is_image_space(space) and len(space.shape) == 3):
+            raise ValueError(f"features=nature needs channel-first frame stacks (S, H, W) uint8; got {space}")
+        return "CnnPolicy", {}
+    if encoder == "grid":
+        if not is_grid_planes(space):
+            raise ValueError(f"features=grid needs small float planes (C, H, W); got {space}")
+        return "MlpPolicy", {"features_extractor_class": GridCNN}
     if is_rgb_stack(space):
         return "CnnPolicy", {"features_extractor_class": StackedFramesCNN}
     if is_grid_planes(space):

@@ -27,3 +27,20 @@ class PolicyLearner(Protocol):
 
     def metrics(self) -> dict[str, Any]:
         """Latest training statistics (losses, entropy...)."""
+
+    def set_world(self, world: Any) -> Any:
+        """Imagination only: adopt this iteration's world (model weights, start frames, intrinsic rewards)
+        wherever the learner's imagined envs live."""
+
+    def acting_policy(self) -> Any:
+        """A CPU policy with ``predict(obs) -> (actions, None)`` on native observations, to play real games."""
+
+    def saved_policy(self) -> Any:
+        """The network a saved agent holds (:func:`agents.save_agent`)."""
+
+    def intrinsic_means(self) -> dict[str, float]:
+        """Mean of each intrinsic reward per step since the last call (``intrinsic/<name>_reward_mean``), where
+        the learner sees them; empty otherwise."""
+
+    def close(self) -> None:
+        """Release envs, env runners and learner processes."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.ray_components import PotentialLearner, RealCollector, WorldModelLearner
+from agents.parts import DataSpec, IntrinsicLearner, RealCollector, WorldModelLearner
 from agents.rllib_config import RLlibConfig
 from agents.simple import SimPLeConfig
 from envs import AtariConfig, make_vector_env
@@ -169,7 +169,8 @@ class DistributedSimPLe:
         if sum(s.num_transitions for s in stores) != steps:
             raise RuntimeError(f"collectors returned {sum(s.num_transitions for s in stores)} steps, asked {steps}")
         learners = [self.world] + ([self.potential] if self.potential else [])
-        held = ray.get([learner.add.remote(*stores) for learner in learners])
+        collection = self.progress["iterations_done"] + 2  # the random collection is number 0
+        held = ray.get([learner.add.remote(collection, stores) for learner in learners])
         self.progress["real_steps"] += steps
         if any(h != self.progress["real_steps"] for h in held):
             raise RuntimeError(f"learners hold {held} real steps; the run has taken {self.progress['real_steps']}")
@@ -194,13 +195,14 @@ class DistributedSimPLe:
     def _train_policy(self, iteration: int) -> None:
         import ray
 
-        from agents.imagination import broadcast_world
+        from agents.imagination import IntrinsicState, World, broadcast_world
 
         simple = self.config.simple
         weights, starts = ray.get([self.world.weights.remote(),
                                    self.world.starts.remote(256, simple.real_steps_per_iteration)])
-        potential = ray.get(self.potential.state.remote()) if self.potential else None
-        envs = broadcast_world(self.trainer.algo, weights, starts, potential)
+        intrinsic = ([IntrinsicState("arrow_of_time", 1.0, True, ray.get(self.potential.state.remote()))]
+                     if self.potential else [])
+        envs = broadcast_world(self.trainer.algo, World(weights, starts, intrinsic))
         self.trainer.learn(simple.ppo_updates(iteration) * self.config.policy.steps_per_iteration)
         self.log({"simulated/steps": self.trainer.num_timesteps, "simulated/envs_updated": envs}, self.real_steps)
 
@@ -209,7 +211,8 @@ class DistributedSimPLe:
     def _start_actors(self) -> None:
         import ray
 
-        from agents.imagination import imagined_world_spec
+        from agents.imagination import imagined_env_config, imagined_world_spec
+        from envs.config_data import to_dict
         from agents.rllib_learner import RLlibLearner
 
         simple, actors, env = self.config.simple, self.config.actors, self.env_config
@@ -224,13 +227,17 @@ class DistributedSimPLe:
         self.collectors = [ray.remote(RealCollector).options(**next(placements)).remote(
             env, simple.real_envs // actors.collectors, seed) for seed in seeds]
         device = "cuda" if actors.learner_gpus > 0 else self.device
+        data = DataSpec(env.observation_shape, env.frame_stack, capacity)
         self.world = ray.remote(WorldModelLearner).options(**next(placements)).remote(
-            simple.model, self.num_actions, env, capacity, device, self.seed, simple.heldout_every)
+            simple.world_model, to_dict(simple.model), self.num_actions, data, device, self.seed,
+            simple.heldout_every)
         self.potential = None
         if simple.intrinsic == "arrow_of_time":
-            self.potential = ray.remote(PotentialLearner).options(**next(placements)).remote(
-                simple.arrow, env, capacity, "cpu", self.seed)
-        world = imagined_world_spec(simple.model, self.num_actions, simple.rollout_length, env.frame_stack)
+            self.potential = ray.remote(IntrinsicLearner).options(**next(placements)).remote(
+                "arrow_of_time", to_dict(simple.arrow), "potential", data, "cpu", self.seed)
+        world = imagined_world_spec(imagined_env_config(simple.world_model, to_dict(simple.model), self.num_actions,
+                                                        simple.sim_envs, simple.rollout_length, env.frame_stack),
+                                    env.observation_shape)
         self.trainer = RLlibLearner(self.config.policy, world, seed=self.seed, device=self.device, log=self._log_sim)
         if self.progress.get("checkpoint"):
             self._restore()
@@ -259,7 +266,8 @@ class DistributedSimPLe:
 
         folder = self.workdir / "checkpoints" / f"iteration_{iteration + 1:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        ray.get([self.world.save.remote(folder)] + ([self.potential.save.remote(folder)] if self.potential else []))
+        ray.get([self.world.save.remote(folder), self.world.save_data.remote(folder)]
+                + ([self.potential.save.remote(folder)] if self.potential else []))
         self.trainer.save(folder / "policy.pt")
         previous = self.progress.get("checkpoint")
         self.progress.update(iterations_done=iteration, checkpoint=folder.name)
@@ -271,8 +279,10 @@ class DistributedSimPLe:
         import ray
 
         folder = self.workdir / "checkpoints" / self.progress["checkpoint"]
-        held = ray.get([self.world.load.remote(folder)] + ([self.potential.load.remote(folder)] if self.potential
-                                                           else []))
+        learners = [self.world] + ([self.potential] if self.potential else [])
+        ray.get([learner.load.remote(folder) for learner in learners])
+        collections = self.progress["iterations_done"] + 2
+        held = ray.get([learner.load_data.remote(folder, collections) for learner in learners])
         if any(h != self.real_steps for h in held):
             raise ValueError(f"{folder} holds {held} real steps but progress.json records {self.real_steps}")
         if (folder / "policy.pt").exists():

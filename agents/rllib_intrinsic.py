@@ -10,44 +10,45 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 
 from agents.rllib_env import ObsAdapter
-from intrinsic import ArrowOfTime, CSWMCuriosity, IntrinsicReward
+from intrinsic import IntrinsicReward
+from intrinsic.registry import intrinsic_entry
+from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
 from intrinsic.wrappers import skips_terminal
 
-IntrinsicKind = Literal["arrow_of_time", "cswm_curiosity"]
-METRIC = "intrinsic_reward_mean"  # appears in results as ``learners/intrinsic_reward_mean``
+METRIC = "intrinsic_reward_mean"
+# Logged beside the learner's all-module statistics (``learners/__all_modules__/intrinsic_reward_mean``): DQN
+# reads every other top-level learner entry as a module's results.
+METRIC_KEY = ("__all_modules__", METRIC)
 # Set by RLlib's AddOneTsToEpisodesAndTruncate (PPO prepends it before our piece): each episode then ends in
 # a phantom step (last observation repeated, reward 0) that is masked out of the loss.
 _PHANTOM_STEP_KEY = "_added_loss_mask_for_valid_episode_ts"
 
 
 class IntrinsicRewardConnector(ConnectorV2):
-    """Adds ``model.reward(obs, next_obs, action)`` to every real transition of the incoming episodes.
+    """Adds the weighted sum of intrinsic rewards to every real transition of the incoming episodes.
 
     Args:
-        model_path: a saved :class:`ArrowOfTime` (``kind="arrow_of_time"``) or :class:`CSWMCuriosity`.
+        terms: ``[name, path, weight]`` per reward: its registry name, the file it was saved to, its weight.
         native_shape, native_dtype: our observation format, to undo the RLlib adapter before the model reads it.
-        beta: reward scale; None keeps the saved model's.
 
     Transitions that end an episode (not a life loss) get no intrinsic reward when the model was not trained on
     them (``config.across_terminal`` False), as in ``intrinsic.IntrinsicRewardWrapper``.
     """
 
     def __init__(self, input_observation_space: gym.Space | None = None,
-                 input_action_space: gym.Space | None = None, *, model_path: str,
-                 native_shape: tuple[int, ...], native_dtype: str, kind: IntrinsicKind = "arrow_of_time",
-                 beta: float | None = None, device: str = "cpu", **kwargs: Any) -> None:
+                 input_action_space: gym.Space | None = None, *, terms: list[list[Any]],
+                 native_shape: tuple[int, ...], native_dtype: str, device: str = "cpu", **kwargs: Any) -> None:
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.adapter = ObsAdapter(tuple(native_shape), native_dtype)
-        self.model: IntrinsicReward = load_model(kind, model_path, device)
-        if beta is not None:
-            self.model.beta = beta
+        self.model: IntrinsicReward = WeightedIntrinsic(
+            [WeightedTerm(name, intrinsic_entry(name).load(path, device), float(weight)) for name, path, weight in terms])
 
     def __call__(self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any], explore: bool | None = None,
                  shared_data: dict | None = None, metrics: Any = None, **kwargs: Any) -> Any:
@@ -63,7 +64,7 @@ class IntrinsicRewardConnector(ConnectorV2):
             if bonus.size:
                 bonuses.append(bonus)
         if metrics is not None and bonuses:
-            metrics.log_value(METRIC, float(np.concatenate(bonuses).mean()), reduce="mean")
+            metrics.log_value(METRIC_KEY, float(np.concatenate(bonuses).mean()), reduce="mean")
         return batch
 
     def _add_bonus(self, episode: Any, steps: int) -> np.ndarray:
@@ -93,17 +94,10 @@ def _life_lost(episode: Any, steps: int) -> bool:
     return bool(info.get("life_lost", False)) if isinstance(info, dict) else False
 
 
-def load_model(kind: IntrinsicKind, path: str, device: str = "cpu") -> IntrinsicReward:
-    if kind == "arrow_of_time":
-        return ArrowOfTime.load(path, device)
-    if kind == "cswm_curiosity":
-        return CSWMCuriosity.load(path, device)
-    raise ValueError(f"intrinsic kind={kind!r} is not allowed; choose one of ['arrow_of_time', 'cswm_curiosity']")
-
-
-def intrinsic_connector(model_path: str, adapter: ObsAdapter, kind: IntrinsicKind = "arrow_of_time",
-                        beta: float | None = None) -> Callable[[gym.Space, gym.Space], ConnectorV2]:
-    """What ``AlgorithmConfig.learners(learner_connector=...)`` wants: ``(obs_space, act_space) -> connector``.
-    A ``functools.partial`` of plain data, so the algorithm config pickles small."""
-    return functools.partial(IntrinsicRewardConnector, model_path=str(model_path), native_shape=adapter.native_shape,
-                             native_dtype=adapter.native_dtype, kind=kind, beta=beta)
+def intrinsic_connector(terms: list[tuple[str, str, float]],
+                        adapter: ObsAdapter) -> Callable[[gym.Space, gym.Space], ConnectorV2]:
+    """What ``AlgorithmConfig.learners(learner_connector=...)`` wants: ``(obs_space, act_space) -> connector``,
+    for rewards ``(name, saved path, weight)``. A ``functools.partial`` of plain data, so the algorithm config
+    pickles small."""
+    return functools.partial(IntrinsicRewardConnector, terms=[[n, str(p), float(w)] for n, p, w in terms],
+                             native_shape=adapter.native_shape, native_dtype=adapter.native_dtype)

@@ -147,6 +147,23 @@ class RLlibLearner:
     def metrics(self) -> dict[str, Any]:
         return dict(self._latest)
 
+    def set_world(self, world: Any) -> int:
+        """Imagination: send this iteration's :class:`agents.imagination.World` to every env runner."""
+        from agents.imagination import broadcast_world
+
+        return broadcast_world(self.algo, world)
+
+    def acting_policy(self) -> RLlibPolicy:
+        """The CPU policy with the latest weights (``predict`` on native observations)."""
+        return self.current_policy()
+
+    def saved_policy(self) -> RLlibPolicy:
+        return self.current_policy()
+
+    def intrinsic_means(self) -> dict[str, float]:
+        """Intrinsic rewards are added in RLlib's learner (``learners/__all_modules__/intrinsic_reward_mean``)."""
+        return {}
+
     def close(self) -> None:
         """Stop the algorithm's env runners and learner."""
         self.algo.stop()

@@ -28,8 +28,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def read_checkpoint(path: str | Path, expected_format: str, what: str) -> dict[str, Any]:
-    """Load a torch checkpoint with ``weights_only=True`` (no pickled code runs) and check its ``format`` tag.
+def read_checkpoint(path: str | Path, expected_format: str | None, what: str) -> dict[str, Any]:
+    """Load a torch checkpoint with ``weights_only=True`` (no pickled code runs) and check its ``format`` tag
+    (None: any mapping; its reader checks the contents).
 
     Raises:
         ValueError: the file is missing, truncated, foreign, or of another format; the message names ``what``.
@@ -40,6 +41,6 @@ def read_checkpoint(path: str | Path, expected_format: str, what: str) -> dict[s
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for truncated or foreign files
         raise ValueError(f"{path} is not a readable {what} checkpoint (corrupt, truncated or foreign): {e}") from e
-    if not isinstance(state, dict) or state.get("format") != expected_format:
+    if not isinstance(state, dict) or (expected_format is not None and state.get("format") != expected_format):
         raise ValueError(f"{path} is not a {what} checkpoint of format {expected_format!r}")
     return state

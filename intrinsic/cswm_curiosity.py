@@ -79,19 +79,27 @@ class CSWMCuriosity:
         error = self.model.energy(z, self.model.encode(self._input(next_obs)))
         return (self.beta * error).cpu().numpy()
 
-    def save(self, path: str | Path) -> None:
-        state = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
-                 "obs_shape": list(self.obs_shape), "weights": self.model.state_dict()}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+    def state(self) -> dict:
+        """Config, input shape and weights (on CPU) as plain data: what :meth:`save` writes."""
+        return {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
+                "obs_shape": list(self.obs_shape),
+                "weights": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}}
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> CSWMCuriosity:
-        state = read_checkpoint(path, CHECKPOINT_FORMAT, "C-SWM curiosity")
+    def from_state(cls, state: dict, device: str = "cpu") -> CSWMCuriosity:
         config = state["config"]
         curiosity = cls(CSWMCuriosityConfig(**{**config, "cswm": CSWMConfig(**config["cswm"])}),
                         tuple(state["obs_shape"]), device)
         curiosity.model.load_state_dict(state["weights"])
         return curiosity
+
+    def save(self, path: str | Path) -> None:
+        state = self.state()
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> CSWMCuriosity:
+        return cls.from_state(read_checkpoint(path, CHECKPOINT_FORMAT, "C-SWM curiosity"), device)
 
     def _input(self, obs: np.ndarray) -> torch.Tensor:
         pixels = torch.as_tensor(np.ascontiguousarray(obs), device=self.device)

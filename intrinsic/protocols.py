@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -10,6 +10,10 @@ from envs import ExperienceStore
 
 
 class IntrinsicReward(Protocol):
+    """A reward learnt from real interaction. ``beta`` scales it (agents may schedule it)."""
+
+    beta: float
+
     def fit(self, store: ExperienceStore, rng: np.random.Generator) -> dict[str, float]:
         """Train on real interaction; returns metrics."""
 
@@ -17,4 +21,9 @@ class IntrinsicReward(Protocol):
         """Intrinsic reward per transition (B,), to be added to the extrinsic one. ``action`` (B,) is the action
         taken; rewards of states alone (the arrow of time) ignore it, transition models (C-SWM) need it."""
 
-    def save(self, path: str | Path) -> None: ...
+    def state(self) -> dict[str, Any]:
+        """Everything it needs to be rebuilt elsewhere (plain data and CPU tensors), for the registry's
+        ``from_state``: how a fitted reward travels to env runners."""
+
+    def save(self, path: str | Path) -> None:
+        """:meth:`state`, written atomically in a format that runs no code on load."""

@@ -31,6 +31,7 @@ AGENTS = {
     "simple": AgentEntry("runs.train_simple", "SimPLeTrainConfig", "train_simple", "paper"),
     "simple-ray": AgentEntry("runs.train_ray_simple", "DistributedSimPLeTrainConfig", "train_ray_simple", "paper"),
     "rllib": AgentEntry("runs.train_rllib", "RLlibTrainConfig", "train_rllib", "rllib-atari100k"),
+    "composed": AgentEntry("runs.train_composed", "ComposedTrainConfig", "train_composed", "composed-simple-paper"),
 }
 
 

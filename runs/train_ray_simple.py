@@ -54,7 +54,8 @@ def train_ray_simple(config: DistributedSimPLeTrainConfig, run: RunDir, progress
     started = time.time()
     connect()
     metrics = MetricsLog(run.path)
-    bar, phase_done = phase_progress(config, progress, lambda: agent.real_steps)
+    bar, phase_done = phase_progress(len(config.simple.phases()), f"{config.agent} {config.env.game}", progress,
+                                     lambda: agent.real_steps)
     agent = DistributedSimPLe(config.distributed, config.env, run.path, config.seed, config.device, metrics.log,
                               phase_done)
     try:

@@ -122,7 +122,7 @@ def _learner(config: RLlibTrainConfig, run: RunDir, metrics: MetricsLog, resumed
     env = real_env_spec(config.env.game, config.env)
     connector = None
     if config.intrinsic == "arrow_of_time":
-        connector = intrinsic_connector(str(_potential(config, run, metrics)), env.adapter, beta=config.arrow.beta)
+        connector = intrinsic_connector([("arrow_of_time", str(_potential(config, run, metrics)), 1.0)], env.adapter)
     return RLlibLearner(config.rllib, env, seed=config.seed + resumed_at, device=config.device, log=metrics.log,
                         learner_connector=connector)
 

@@ -43,14 +43,13 @@ class SimPLeTrainConfig:
         return f"{self.agent}-{self.env.game.replace('/', '_')}-seed{self.seed}"
 
 
-def phase_progress(config: SimPLeTrainConfig, progress: bool,
+def phase_progress(phases: int, desc: str, progress: bool,
                    real_steps: Callable[[], int]) -> tuple[Any, Callable[[str, float], None]]:
-    """A progress bar over the run's phases and the ``on_phase`` callback that advances it, writing one line
+    """A progress bar over a run's ``phases`` and the ``on_phase`` callback that advances it, writing one line
     per finished phase with the real steps taken so far."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(config.simple.phases()), unit="phase", disable=not progress,
-               desc=f"{config.agent} {config.env.game}", dynamic_ncols=True)
+    bar = tqdm(total=phases, unit="phase", disable=not progress, desc=desc, dynamic_ncols=True)
 
     def phase_done(phase: str, seconds: float) -> None:
         bar.update(1)
@@ -63,7 +62,8 @@ def train_simple(config: SimPLeTrainConfig, run: RunDir, progress: bool = True) 
     """Run (or resume) the SimPLe loop, then evaluate the final policy on full games."""
     started = time.time()
     metrics = MetricsLog(run.path)
-    bar, phase_done = phase_progress(config, progress, lambda: agent.progress["real_steps"])
+    bar, phase_done = phase_progress(len(config.simple.phases()), f"{config.agent} {config.env.game}", progress,
+                                     lambda: agent.progress["real_steps"])
     agent = SimPLeAgent(config.simple, config.env, run.path, seed=config.seed, device=config.device,
                         log=metrics.log, progress=progress, on_phase=phase_done)
     bar.update(len(agent.progress["done"]))

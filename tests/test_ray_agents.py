@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from agents.ray_components import RealCollector
+from agents.parts import RealCollector
 from envs import AtariConfig, ExperienceStore
 from runs.cli import main
 from runs.metrics import read_metrics
@@ -53,18 +53,16 @@ def test_actors_that_cannot_all_be_placed_are_a_clear_error(tmp_path, ray_local,
 
 
 def test_imagined_worlds_step_in_one_batch_and_restart_the_rllib_way():
-    from agents.imagination import ImaginedWorlds
+    from agents.imagination import RLlibImaginedWorlds, imagined_env_config
     from runs.agent_registry import build_agent_config
 
     simple = build_agent_config("simple-ray", ["tiny"], [], {}).simple
-    config = {"model": dataclasses.asdict(simple.model), "num_actions": 6, "rollout_length": 3, "frame_stack": 4,
-              "num_envs": 2}
-    worlds = ImaginedWorlds(config)
+    worlds = RLlibImaginedWorlds(imagined_env_config("simple", dataclasses.asdict(simple.model), 6, 2, 3, 4))
     obs, _ = worlds.reset(seed=0)
     assert obs.shape == (2, 64, 64, 12) and obs.dtype == np.float32
     flags = [worlds.step(np.array([0, 1]))[3] for _ in range(3)]
     assert [f.tolist() for f in flags] == [[False, False], [False, False], [True, True]]
-    assert worlds.simulated.forward_passes == 3  # both envs in each forward pass
+    assert worlds.worlds.forward_passes == 3  # both envs in each forward pass
     obs, reward, terminated, truncated, _ = worlds.step(np.array([0, 1]))  # RLlib's uncounted restart step
-    assert worlds.simulated.forward_passes == 3 and not truncated.any() and not reward.any()
+    assert worlds.worlds.forward_passes == 3 and not truncated.any() and not reward.any()
     assert worlds.step(np.array([0, 1]))[3].tolist() == [False, False]

@@ -98,7 +98,8 @@ def test_intrinsic_connector_trains_on_bonus_but_reports_extrinsic_returns(ray_l
     arrow = ArrowOfTime(ArrowOfTimeConfig(steps=20, mode="curiosity", beta=100.0, hidden=32), store.obs_shape)
     arrow.fit(store, np.random.default_rng(0))
     arrow.save(tmp_path / "potential.pt")
-    connector = intrinsic_connector(str(tmp_path / "potential.pt"), native_adapter("CartPole-v1", AtariConfig()))
+    connector = intrinsic_connector([("arrow_of_time", str(tmp_path / "potential.pt"), 1.0)],
+                                    native_adapter("CartPole-v1", AtariConfig()))
     config = dataclasses.replace(TINY, num_env_runners=runners)
     learner = RLlibLearner(config, "CartPole-v1", seed=0, learner_connector=connector)
     learner.learn(256)
@@ -109,7 +110,7 @@ def test_intrinsic_connector_trains_on_bonus_but_reports_extrinsic_returns(ray_l
     assert metrics["env_runners/episode_return_max"] == int(metrics["env_runners/episode_return_max"])
     if runners:  # in-process sampling over-counts lengths (RLlib appends a phantom step to the shared chunks)
         assert metrics["env_runners/episode_return_mean"] == pytest.approx(metrics["env_runners/episode_len_mean"])
-    assert abs(metrics["learners/intrinsic_reward_mean"]) > 1e-3
+    assert abs(metrics["learners/__all_modules__/intrinsic_reward_mean"]) > 1e-3
 
 
 @pytest.mark.parametrize("algorithm, steps", [("dqn", 4), ("appo", 50)])
@@ -157,8 +158,8 @@ def test_train_rllib_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
     results = train_rllib(config, RunDir(tmp_path / "run", to_dict(config), {"seed": 0}), progress=False)
     assert results["intrinsic"] == "arrow_of_time" and results["agent_steps"] == 128
     assert (tmp_path / "run" / "potential.pt").exists()
-    logged = [m for m in read_metrics(tmp_path / "run") if "learners/intrinsic_reward_mean" in m]
-    assert logged and logged[-1]["learners/intrinsic_reward_mean"] != 0.0
+    logged = [m for m in read_metrics(tmp_path / "run") if "learners/__all_modules__/intrinsic_reward_mean" in m]
+    assert logged and logged[-1]["learners/__all_modules__/intrinsic_reward_mean"] != 0.0
 
 
 def _plain(config: RLlibConfig) -> dict:

@@ -11,7 +11,7 @@ def rollout(model, frames: torch.Tensor, actions: torch.Tensor) -> tuple[torch.T
     frames: (B, K+T, H, W, C) uint8; actions: (B, K+T-1). Returns predicted frames (B, T, H, W, C) uint8 and
     rewards (B, T) in {-1, 0, 1}.
     """
-    k = model.config.context_frames
+    k = model.context_frames
     state = model.initial_state(frames[:, :k])
     predicted, rewards = [], []
     for t in range(frames.shape[1] - k):
@@ -32,7 +32,7 @@ def prediction_metrics(model, batch: dict[str, torch.Tensor], horizons: tuple[in
     """Per-pixel accuracy (exact match of the quantised 0..255 values) and PSNR at each horizon,
     and reward accuracy over all predicted steps. ``batch`` as ``sequence_batch`` gives it."""
     frames, actions = batch["frames"], batch["action"]
-    k = model.config.context_frames
+    k = model.context_frames
     predicted, rewards = rollout(model, frames, actions)
     real = frames[:, k:]
     metrics = {}
@@ -45,7 +45,7 @@ def prediction_metrics(model, batch: dict[str, torch.Tensor], horizons: tuple[in
 
 def comparison_frames(model, frames: torch.Tensor, actions: torch.Tensor) -> list[np.ndarray]:
     """Frames of a real | predicted | |difference| video of one sequence (1, K+T, H, W, C)."""
-    k = model.config.context_frames
+    k = model.context_frames
     predicted, _ = rollout(model, frames, actions)
     real = frames[0, k:].numpy()
     pred = predicted[0].numpy()

@@ -25,9 +25,25 @@ class StepOut:
 
 
 class WorldModel(Protocol):
-    """A learned environment: trained with ``loss`` on real sequences, stepped in imagination with ``step``."""
+    """A learned environment: trained with ``loss`` on real sequences, stepped in imagination with ``step``.
+
+    Attributes:
+        device: where it computes. ``num_actions``: its discrete action count.
+        frame_shape: (H, W, C) of the frames it reads and, unless latent-only, predicts.
+        context_frames: real frames ``initial_state`` reads (K).
+        config: its settings; world-model training reads ``context_frames``, ``target_frames``, ``batch_size``
+            and ``learning_rate`` from it (and ``warmup_steps``, ``grad_clip`` where present).
+    """
 
     device: torch.device
+    num_actions: int
+    config: Any
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]: ...
+
+    @property
+    def context_frames(self) -> int: ...
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Scalar ``loss`` to minimise plus named parts to log; ``batch`` as ``ExperienceStore.sequences`` gives it."""
@@ -38,6 +54,13 @@ class WorldModel(Protocol):
     def step(self, state: Any, action: torch.Tensor, generator: torch.Generator | None = None) -> StepOut:
         """Imagine one step for a batch of states and actions (B,) int64; ``generator`` drives any sampling."""
 
-    def save(self, path: str | Path) -> None: ...
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Weights, to copy the model to imagined envs elsewhere (``load_state_dict``)."""
 
-    def load(self, path: str | Path) -> None: ...
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> Any: ...
+
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+        """Weights, config and ``extra`` (e.g. optimiser state), atomically, in a format that runs no code."""
+
+    def load(self, path: str | Path) -> dict[str, Any]:
+        """Restore what :meth:`save` wrote; returns its ``extra``."""

@@ -12,6 +12,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from envs import ExperienceStore
+from world_models.protocols import WorldModel
 
 StartSampler = Callable[[int, np.random.Generator], np.ndarray]
 
@@ -42,23 +43,23 @@ def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int |
 class SimulatedVectorEnv(gym.vector.VectorEnv):
     """``num_envs`` imagined envs stepped together in one batched forward pass of ``model`` on its device.
 
-    Observations are (num_envs, frame_stack, H, W, C) uint8, the layout of the real ``rgb`` Atari formats.
-    Rewards are the model's clipped reward {-1, 0, 1}. Every rollout lasts ``rollout_length`` steps, then is
-    truncated and restarted (same-step autoreset) from fresh real frames drawn by ``starts``.
+    Any :class:`WorldModel` that predicts frames and rewards will do: the env keeps its own stack of the frames
+    the model returned (``StepOut.frame``) and never reads the model's state. Observations are
+    (num_envs, frame_stack, H, W, C) uint8, the layout of the real ``rgb`` Atari formats. Rewards are the
+    model's clipped reward {-1, 0, 1}. Every rollout lasts ``rollout_length`` steps, then is truncated and
+    restarted (same-step autoreset) from fresh real frames drawn by ``starts``.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
     render_mode = None
 
-    def __init__(self, model, starts: StartSampler, num_envs: int = 16, rollout_length: int = 50,
+    def __init__(self, model: WorldModel, starts: StartSampler, num_envs: int = 16, rollout_length: int = 50,
                  frame_stack: int = 4) -> None:
-        config = model.config
-        if frame_stack > config.context_frames:
-            raise ValueError(f"frame_stack={frame_stack} exceeds the model's context_frames={config.context_frames}")
+        if frame_stack > model.context_frames:
+            raise ValueError(f"frame_stack={frame_stack} exceeds the model's context_frames={model.context_frames}")
         self.model, self.starts = model, starts
         self.num_envs, self.rollout_length, self.frame_stack = num_envs, rollout_length, frame_stack
-        frame_shape = (config.frame_height, config.frame_width, config.channels)
-        self.single_observation_space = spaces.Box(0, 255, (frame_stack, *frame_shape), np.uint8)
+        self.single_observation_space = spaces.Box(0, 255, (frame_stack, *model.frame_shape), np.uint8)
         self.single_action_space = spaces.Discrete(model.num_actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -67,6 +68,7 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
         self._generator = torch.Generator(device=model.device)
         self._generator.seed()
         self._state: Any = None
+        self._frames: np.ndarray | None = None  # (num_envs, frame_stack, H, W, C): the observation
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -79,8 +81,13 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
     def step(self, actions: np.ndarray):
         out = self.model.step(self._state, torch.as_tensor(np.asarray(actions), device=self.model.device),
                               self._generator)
+        if out.frame is None or out.reward is None:
+            raise TypeError(f"{type(self.model).__name__} returned no frame or reward: a simulated env needs a "
+                            "world model that predicts both")
         self.forward_passes += 1
         self._state, self._t = out.state, self._t + 1
+        frame = out.frame.cpu().numpy()[:, None]
+        self._frames = np.concatenate([self._frames[:, 1:], frame], axis=1)
         obs = self._observation()
         reward = out.reward.cpu().numpy().astype(np.float32)
         terminated = np.zeros(self.num_envs, bool)
@@ -93,11 +100,12 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
         return obs, reward, terminated, truncated, info
 
     def _start(self) -> None:
-        context = torch.from_numpy(self.starts(self.num_envs, self._rng))
-        self._state, self._t = self.model.initial_state(context), 0
+        context = self.starts(self.num_envs, self._rng)
+        self._state, self._t = self.model.initial_state(torch.from_numpy(context)), 0
+        self._frames = np.ascontiguousarray(context[:, -self.frame_stack :])
 
     def _observation(self) -> np.ndarray:
-        return self._state[:, -self.frame_stack :].cpu().numpy()
+        return self._frames.copy()
 
 
 class SimulatedEnv(gym.Env):

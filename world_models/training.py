@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from envs import ExperienceStore
+from world_models.protocols import WorldModel
 
 
 def sequence_batch(store: ExperienceStore, k: int, t: int, batch: int, rng: np.random.Generator,
@@ -25,27 +26,37 @@ def heldout_mask(store: ExperienceStore, every: int) -> np.ndarray:
 
 
 def train_world_model(
-    model, optimizer: torch.optim.Optimizer, store: ExperienceStore, steps: int, rng: np.random.Generator,
-    where: np.ndarray | None = None, log: Callable[[dict[str, float], int], None] | None = None,
-    log_every: int = 50, progress: bool = False,
+    model: WorldModel, optimizer: torch.optim.Optimizer | None, store: ExperienceStore, steps: int,
+    rng: np.random.Generator, where: np.ndarray | None = None,
+    log: Callable[[dict[str, float], int], None] | None = None, log_every: int = 50, progress: bool = False,
 ) -> dict[str, float]:
-    """``steps`` Adam steps on ``model.loss`` with linear warm-up and gradient clipping; returns the last losses."""
+    """``steps`` Adam steps on ``model.loss`` with linear warm-up (``config.warmup_steps``, where the model has
+    one) and gradient clipping (``config.grad_clip``); returns the last losses. A model without parameters
+    (``optimizer`` None) is only evaluated. Steps are counted in ``model.train_steps`` when it keeps them."""
     from tqdm import tqdm
 
     config = model.config
+    warmup, clip = getattr(config, "warmup_steps", 0), getattr(config, "grad_clip", None)
+    counted = hasattr(model, "train_steps")
     model.train()
     last: dict[str, float] = {}
     for i in tqdm(range(steps), desc="world model", disable=not progress, leave=False, dynamic_ncols=True):
         batch = sequence_batch(store, config.context_frames, config.target_frames, config.batch_size, rng, where)
         losses = model.loss(batch)
-        for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * min(1.0, (int(model.train_steps) + 1) / config.warmup_steps)
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        model.train_steps += 1
+        done = int(model.train_steps) if counted else i
+        if optimizer is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate * min(1.0, (done + 1) / max(warmup, 1))
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+        if counted:
+            model.train_steps += 1
         last = {f"world_model/{k}": float(v.detach()) for k, v in losses.items()}
-        if log and (int(model.train_steps) % log_every == 0 or i == steps - 1):
-            log({**last, "world_model/sampling_probability": model.sampling_probability()}, int(model.train_steps))
+        if log and ((done + 1) % log_every == 0 or i == steps - 1):
+            extra = {"world_model/sampling_probability": model.sampling_probability()} if hasattr(
+                model, "sampling_probability") else {}
+            log({**last, **extra}, done + 1)
     return last

@@ -28,6 +28,14 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         self.device = torch.device(device)
         self.to(self.device)
 
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        return self.config.frame_height, self.config.frame_width, self.config.channels
+
+    @property
+    def context_frames(self) -> int:
+        return self.config.context_frames
+
     def sampling_probability(self) -> float:
         """Chance of feeding back the model's own prediction: ramps from ~0 to 1 over ``scheduled_sampling_steps``."""
         # tensor2tensor's "prob_inverse_lin": exponential for the first quarter (very low at start), times linear.

@@ -1,0 +1,131 @@
+"""Policy learners by name, and the one function that builds a learner for the world its policy trains in.
+
+    sb3-ppo      stable-baselines3 PPO (agents/ppo.py), in this process
+    rllib-ppo    RLlib PPO   \\
+    rllib-appo   RLlib APPO   > agents/rllib_learner.py, sampled by RLlib env runners
+    rllib-dqn    RLlib DQN   /
+
+Both families meet :class:`agents.protocols.PolicyLearner`; nothing outside ``agents/`` reaches past it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agents.policy_config import PolicyConfig
+from agents.protocols import PolicyLearner
+from envs import AtariConfig, make_vector_env
+from intrinsic.weighted import WeightedIntrinsic
+
+Log = Callable[[dict[str, float], int], None]
+
+
+@dataclass(frozen=True)
+class LearnerEntry:
+    """What a learner can do.
+
+    Attributes:
+        family: ``sb3`` (settings in the spec's ``ppo``) or ``rllib`` (in ``rllib``).
+        algorithm: what the learner optimises; RLlib's ``rllib.algorithm`` is set from it.
+        imagination: it can train inside a world model (imagined rollouts are short and on-policy).
+        encoders: the ``features.features`` values it can build (RLlib builds its own encoders).
+        passes_actions: it can hand the actions taken to a reward that needs them.
+    """
+
+    name: str
+    family: Literal["sb3", "rllib"]
+    algorithm: str
+    imagination: bool
+    encoders: tuple[str, ...]
+    passes_actions: bool = True
+
+
+LEARNERS = {entry.name: entry for entry in [
+    LearnerEntry("sb3-ppo", "sb3", "ppo", imagination=True, encoders=("auto", "nature", "grid", "cswm")),
+    LearnerEntry("rllib-ppo", "rllib", "ppo", imagination=True, encoders=("auto",)),
+    LearnerEntry("rllib-appo", "rllib", "appo", imagination=False, encoders=("auto",)),
+    LearnerEntry("rllib-dqn", "rllib", "dqn", imagination=False, encoders=("auto",)),
+]}
+
+
+def learner_names() -> list[str]:
+    return sorted(LEARNERS)
+
+
+def learner_entry(name: str) -> LearnerEntry:
+    if name not in LEARNERS:
+        raise ValueError(f"learner={name!r} is not known; choose one of {learner_names()}")
+    return LEARNERS[name]
+
+
+@dataclass
+class RealWorld:
+    """The policy trains on ``num_envs`` real envs; ``intrinsic`` is added in this process (stable-baselines3),
+    ``intrinsic_files`` (``(name, path, weight)``) in RLlib's learner connector."""
+
+    env: AtariConfig
+    num_envs: int
+    intrinsic: WeightedIntrinsic | None = None
+    intrinsic_files: tuple[tuple[str, str, float], ...] = ()
+
+
+@dataclass
+class ImaginedWorld:
+    """The policy trains inside a world model: ``config`` from :func:`agents.imagination.imagined_env_config`,
+    observations of shape ``obs_shape``; the world arrives each iteration through ``set_world``."""
+
+    config: dict[str, Any]
+    obs_shape: tuple[int, ...]
+
+
+def build_learner(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device: str,
+                  log: Log | None = None) -> PolicyLearner:
+    """The learner ``spec.learner`` names (settings ``spec.ppo`` or ``spec.rllib``, encoder ``spec.features``),
+    training in ``world``."""
+    entry = learner_entry(spec.learner)
+    if entry.family == "sb3":
+        return _sb3(spec.ppo, spec.features, world, seed, device, log)
+    return _rllib(spec.rllib_config, world, seed, device, log)
+
+
+def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, seed: int, device: str,
+         log: Log | None) -> PolicyLearner:
+    from agents.imagination import ImaginedWorlds
+    from agents.ppo import PPOLearner
+    from intrinsic import IntrinsicRewardVectorWrapper
+
+    if isinstance(world, ImaginedWorld):
+        env = ImaginedWorlds(world.config, device)
+    else:
+        env = make_vector_env(world.env.game, world.num_envs, world.env)
+        if world.intrinsic is not None:
+            env = IntrinsicRewardVectorWrapper(env, world.intrinsic)
+    return PPOLearner(ppo, env, seed=seed, device=device, log=log, policy=features)
+
+
+def _rllib(rllib: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, log: Log | None) -> PolicyLearner:
+    from agents.imagination import imagined_world_spec
+    from agents.rllib_intrinsic import intrinsic_connector
+    from agents.rllib_learner import RLlibLearner, real_env_spec
+
+    if isinstance(world, ImaginedWorld):
+        return RLlibLearner(rllib, imagined_world_spec(world.config, world.obs_shape), seed=seed, device=device,
+                            log=log)
+    env = real_env_spec(world.env.game, world.env)
+    connector = intrinsic_connector(list(world.intrinsic_files), env.adapter) if world.intrinsic_files else None
+    return RLlibLearner(rllib, env, seed=seed, device=device, log=log, learner_connector=connector)
+
+
+def saved_learner_name(spec: Any) -> str:
+    """The ``learner`` a saved agent records (how :func:`agents.load` rebuilds its network)."""
+    return "sb3-ppo" if learner_entry(spec.learner).family == "sb3" else f"rllib-{spec.rllib_config.algorithm}"
+
+
+def policy_extra(spec: Any) -> dict[str, Any]:
+    """What a saved agent needs beyond the weights to rebuild the policy (RLlib: its config)."""
+    if learner_entry(spec.learner).family == "sb3":
+        return {}
+    from agents.rllib_policy import plain_config
+
+    return {"rllib": plain_config(spec.rllib_config)}

@@ -1,0 +1,126 @@
+"""``workbench train --agent composed``: an agent composed from registered components (:class:`AgentSpec`),
+run by the one loop in a run directory, in this process or on Ray (``runtime.kind``).
+
+Ray is joined through ``RAY_ADDRESS`` when set (``auto`` or ``host:port``), else started embedded on this machine.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents import save_agent
+from agents.learners import learner_entry, policy_extra, saved_learner_name
+from agents.spec import AgentSpec
+from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, is_atari
+from envs.validate import require_range
+from runs.evaluation import score_policy
+from runs.metrics import MetricsLog
+from runs.run_dir import RunDir
+from runs.train_simple import phase_progress
+
+SIMPLE_MODELS = ("simple", "simple_deterministic")  # models whose checkpoints `replay --dream` reads
+
+
+@dataclass(frozen=True)
+class ComposedTrainConfig(AgentSpec):
+    """A composed agent's run: the spec's fields (``learner``, ``world_model``, ``model``, ``intrinsic``,
+    ``features``, ``runtime``, ``loop``, ``ppo``, ``rllib``), the real env and the final evaluation."""
+
+    agent: Literal["composed"] = "composed"
+    env: AtariConfig = field(default_factory=AtariConfig)
+    seed: int = 0
+    device: str = "cpu"
+    eval_episodes: int = 8
+    eval_max_episode_frames: int = 108_000
+    eval_envs: int = 8
+
+    def __post_init__(self) -> None:
+        check_env_id(self.env.game)
+        require_range("eval_episodes", self.eval_episodes, 1)
+        require_range("eval_envs", self.eval_envs, 1)
+        if self.env.mode != "train":
+            raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
+        super().__post_init__()
+        self._check_env()
+
+    def _check_env(self) -> None:
+        if not is_atari(self.env.game):
+            if self.imagined:
+                raise ValueError(f"world_model={self.world_model!r} predicts Atari frames; env.game="
+                                 f"{self.env.game!r} is not an Atari game (use world_model=none)")
+            return  # other envs' observations are known once made; image-only rewards check them then
+        if self.imagined and "frame_height" in self.model:
+            predicted = (self.model["frame_height"], self.model["frame_width"], self.model["channels"])
+            if tuple(self.env.frame_shape) != predicted:
+                raise ValueError(f"env.obs={self.env.obs!r} gives frames {tuple(self.env.frame_shape)}, but the "
+                                 f"world model predicts {predicted} (set model.frame_height/frame_width/channels)")
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.learner}-{self.world_model}-{self.env.game.replace('/', '_')}-seed{self.seed}"
+
+    def actor_bundles(self) -> list[dict[str, float]]:
+        """Resources of the Ray actors this run starts, env runners first (a sweep reserves them per trial)."""
+        if self.runtime.kind != "ray":
+            return self.rllib_config.env_runner_bundles() if learner_entry(self.learner).family == "rllib" else []
+        runtime = self.runtime
+        bundles = self.rllib_config.env_runner_bundles() if learner_entry(self.learner).family == "rllib" else []
+        bundles += [{"CPU": runtime.collector_cpus}] * runtime.collectors
+        if self.imagined:
+            bundles.append({"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
+        bundles += [{"CPU": runtime.intrinsic_cpus}] * (len(self.intrinsic) + self.features.cswm_fit)
+        return [{k: v for k, v in b.items() if v} for b in bundles if any(b.values())]
+
+
+def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the loop, then evaluate the final policy on full games and save the agent."""
+    from agents.loop import ComposedAgent
+
+    started = time.time()
+    if config.runtime.kind == "ray" or learner_entry(config.learner).family == "rllib":
+        from runs.ray_cluster import connect
+
+        connect()
+    metrics = MetricsLog(run.path)
+    agent = None
+    try:
+        agent = ComposedAgent(config, config.env, run.path, config.seed, config.device, metrics.log)
+        bar, agent.on_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress,
+                                             lambda: agent.real_steps)
+        bar.update(len(agent.progress["seconds"]))
+        record = agent.run()
+        bar.close()
+        policy = agent.learner.acting_policy()
+        final = score_policy(lambda obs: policy.predict(obs)[0], config.env, config.eval_episodes,
+                             config.eval_max_episode_frames, seed=config.seed + 10**6,
+                             num_envs=min(config.eval_envs, config.eval_episodes))
+        metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
+        results = _results(config, agent, record, final, started)
+        extra = {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],
+                 **policy_extra(config)}
+        if config.world_model in SIMPLE_MODELS:
+            extra["world_model"] = f"../checkpoints/{record['checkpoint']}/world_model.pt"
+        save_agent(run.path / "agent", agent.learner.saved_policy(), config.env.game, config.env,
+                   saved_learner_name(config), extra, features=getattr(agent.learner, "features", None))
+    finally:
+        metrics.close()
+        if agent is not None:
+            agent.close()
+    run.finish(results)
+    return json.loads(json.dumps(results))
+
+
+def _results(config: ComposedTrainConfig, agent: Any, record: dict[str, Any], final: dict[str, Any],
+             started: float) -> dict[str, Any]:
+    return {
+        "agent": config.agent, "learner": config.learner, "world_model": config.world_model,
+        "intrinsic": [t.name for t in config.intrinsic], "features": config.features.features,
+        "runtime": config.runtime.kind, "game": config.env.game, "seed": config.seed, "protocol": PROTOCOL_VERSION,
+        "policy": "final", "agent_steps": record["real_steps"],
+        "simulated_steps": agent.learner.num_timesteps if config.imagined else 0,
+        "checkpoint": f"checkpoints/{record['checkpoint']}", "final_eval": final,
+        "phase_seconds": record["seconds"], "model_quality": record.get("model_quality", []),
+        "wall_time_s_last_session": round(time.time() - started, 1),
+    }
