@@ -33,6 +33,7 @@ from envs.config_data import to_dict
 from envs.files import atomic_write_text
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
+from world_models.registry import world_model_entry
 
 Log = Callable[[dict[str, float], int], None]
 ENCODER = "encoder"  # the C-SWM learner of features.cswm_fit, saved as encoder.pt
@@ -185,18 +186,18 @@ class ComposedAgent:
         self.world = None
         if spec.imagined:
             device = "cuda" if runtime.learner_gpus > 0 else self.device
-            self.world = self.place.start(WorldModelLearner, spec.world_model, spec.model, self.num_actions, data,
+            self.world = self.place.start(WorldModelLearner, world_model_entry(spec.world_model), spec.model, self.num_actions, data,
                                           device, self.seed, loop.heldout_every,
                                           resources={"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
         intrinsic = {"CPU": runtime.intrinsic_cpus}
-        self.rewards = [self.place.start(IntrinsicLearner, t.name, t.config, t.name, data, self.device, self.seed,
-                                         resources=intrinsic) for t in spec.intrinsic]
+        self.rewards = [self.place.start(IntrinsicLearner, intrinsic_entry(t.name), t.config, t.name, data,
+                                         self.device, self.seed, resources=intrinsic) for t in spec.intrinsic]
         self.encoder = None
         if spec.features.cswm_fit:
             config = {"cswm": to_dict(spec.features.cswm), "crop_rows": spec.features.crop_rows,
                       "steps": spec.features.cswm_fit_steps}
-            self.encoder = self.place.start(IntrinsicLearner, "cswm_curiosity", config, ENCODER, data, self.device,
-                                            self.seed, resources=intrinsic)
+            self.encoder = self.place.start(IntrinsicLearner, intrinsic_entry("cswm_curiosity"), config, ENCODER, data,
+                                            self.device, self.seed, resources=intrinsic)
         self.learners = [p for p in [self.world, *self.rewards, self.encoder] if p is not None]
 
     def _require_fits(self, runner_cpus: float) -> None:

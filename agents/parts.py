@@ -5,6 +5,8 @@
     IntrinsicLearner     the real data and a registered intrinsic reward (or a C-SWM encoder) fitted on it
 
 Learners hold the real data in a :class:`RealData`; in one process they share one, so frames are kept once.
+They receive registry entries rather than names, so a component registered only in the driver (a user's
+script, a test) still reaches an actor.
 """
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ import numpy as np
 import torch
 
 from envs import AtariConfig, ExperienceStore, make_vector_env
-from intrinsic.registry import intrinsic_entry
+from intrinsic.registry import IntrinsicEntry
 from world_models import store_starts
 from world_models.evaluation import prediction_metrics
-from world_models.registry import build_world_model
+from world_models.registry import WorldModelEntry
 from world_models.training import heldout_mask, sequence_batch, train_world_model
 
 
@@ -125,10 +127,10 @@ class WorldModelLearner(_Learner):
     Episodes whose id is 1 modulo ``heldout_every`` are never trained on; they measure prediction quality.
     """
 
-    def __init__(self, world_model: str, model_config: dict[str, Any], num_actions: int,
+    def __init__(self, world_model: WorldModelEntry, model_config: dict[str, Any], num_actions: int,
                  data: RealData | DataSpec, device: str, seed: int, heldout_every: int) -> None:
         torch.manual_seed(seed)
-        self.model = build_world_model(world_model, model_config, num_actions, device)
+        self.model = world_model.build(world_model.config(model_config), num_actions, device)
         params = list(self.model.parameters())
         self.optimizer = torch.optim.Adam(params, lr=self.model.config.learning_rate) if params else None
         self._hold(data)
@@ -171,14 +173,14 @@ class WorldModelLearner(_Learner):
 
 
 class IntrinsicLearner(_Learner):
-    """A registered intrinsic reward ``name`` refitted on all real data each iteration, saved as ``<file>.pt``."""
+    """A registered intrinsic reward (``entry``) refitted on all real data each iteration, saved as ``<file>.pt``."""
 
-    def __init__(self, name: str, config: dict[str, Any], file: str, data: RealData | DataSpec, device: str,
-                 seed: int) -> None:
+    def __init__(self, entry: IntrinsicEntry, config: dict[str, Any], file: str, data: RealData | DataSpec,
+                 device: str, seed: int) -> None:
         torch.manual_seed(seed)
         self._hold(data)
-        self.entry, self.file, self.device = intrinsic_entry(name), file, device
-        self.reward = self.entry.build(self.entry.config(config, name), self.data.store.obs_shape, device)
+        self.entry, self.file, self.device = entry, file, device
+        self.reward = entry.build(entry.config(config, entry.name), self.data.store.obs_shape, device)
         self.rng = np.random.default_rng(seed)
 
     def fit(self) -> dict[str, float]:

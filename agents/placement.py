@@ -73,6 +73,8 @@ class RayPlacement:
         import ray
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+        for arg in args:
+            _ship_component(arg)
         resources = resources or {}
         options: dict[str, Any] = {"num_cpus": resources.get("CPU", 0.0), "num_gpus": resources.get("GPU", 0.0)}
         if self.group is not None and any(resources.values()):
@@ -93,6 +95,25 @@ class RayPlacement:
         for actor in self.actors:
             ray.kill(actor)
         self.actors = []
+
+
+OUR_PACKAGES = {"agents", "envs", "intrinsic", "world_models", "runs"}
+
+
+def _ship_component(arg: Any) -> None:
+    """A registry entry whose code lives outside our packages (a user's module, a test) is pickled by value, so
+    an actor can build it without importing that module (actors see only what the driver registered at import
+    time of our packages)."""
+    import inspect
+
+    import ray.cloudpickle
+
+    if not (hasattr(arg, "build") and hasattr(arg, "config_class")):
+        return
+    for obj in (arg.build, arg.config_class, getattr(arg, "from_state", None)):
+        module = inspect.getmodule(obj) if obj is not None else None
+        if module is not None and module.__name__.split(".")[0] not in OUR_PACKAGES | {"builtins"}:
+            ray.cloudpickle.register_pickle_by_value(module)
 
 
 def cluster_free_resources() -> dict[str, float]:

@@ -213,6 +213,8 @@ class DistributedSimPLe:
 
         from agents.imagination import imagined_env_config, imagined_world_spec
         from envs.config_data import to_dict
+        from intrinsic.registry import intrinsic_entry
+        from world_models.registry import world_model_entry
         from agents.rllib_learner import RLlibLearner
 
         simple, actors, env = self.config.simple, self.config.actors, self.env_config
@@ -229,12 +231,12 @@ class DistributedSimPLe:
         device = "cuda" if actors.learner_gpus > 0 else self.device
         data = DataSpec(env.observation_shape, env.frame_stack, capacity)
         self.world = ray.remote(WorldModelLearner).options(**next(placements)).remote(
-            simple.world_model, to_dict(simple.model), self.num_actions, data, device, self.seed,
+            world_model_entry(simple.world_model), to_dict(simple.model), self.num_actions, data, device, self.seed,
             simple.heldout_every)
         self.potential = None
         if simple.intrinsic == "arrow_of_time":
             self.potential = ray.remote(IntrinsicLearner).options(**next(placements)).remote(
-                "arrow_of_time", to_dict(simple.arrow), "potential", data, "cpu", self.seed)
+                intrinsic_entry("arrow_of_time"), to_dict(simple.arrow), "potential", data, "cpu", self.seed)
         world = imagined_world_spec(imagined_env_config(simple.world_model, to_dict(simple.model), self.num_actions,
                                                         simple.sim_envs, simple.rollout_length, env.frame_stack),
                                     env.observation_shape)
