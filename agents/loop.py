@@ -41,13 +41,16 @@ ENCODER = "encoder"  # the C-SWM learner of features.cswm_fit, saved as encoder.
 
 class ComposedAgent:
     """Runs ``spec`` on ``env`` (train mode), checkpointing into ``workdir``; ``log`` receives metrics with the
-    real agent steps so far, ``on_phase`` each finished phase and its seconds."""
+    real agent steps so far, ``on_phase`` each finished phase and its seconds, ``on_iteration`` the agent at the
+    end of each iteration, before its checkpoint (e.g. to evaluate the policy)."""
 
     def __init__(self, spec: AgentSpec, env: AtariConfig, workdir: str | Path, seed: int = 0, device: str = "cpu",
-                 log: Log | None = None, on_phase: Callable[[str, float], None] | None = None) -> None:
+                 log: Log | None = None, on_phase: Callable[[str, float], None] | None = None,
+                 on_iteration: Callable[[ComposedAgent], None] | None = None) -> None:
         self.spec, self.env, self.seed, self.device = spec, env, seed, device
         self.workdir, self.log = Path(workdir), log or (lambda m, s: None)
         self.on_phase = on_phase or (lambda phase, seconds: None)
+        self.on_iteration = on_iteration or (lambda agent: None)
         (self.workdir / "checkpoints").mkdir(parents=True, exist_ok=True)
         probe = make_vector_env(env.game, 1, env)
         self.obs_space, self.num_actions = probe.single_observation_space, int(probe.single_action_space.n)
@@ -86,6 +89,7 @@ class ComposedAgent:
             self._timed(f"policy_{i}", self._improve, i)
             if self.spec.imagined:
                 self._timed(f"collect_{i}", self._collect, loop.real_steps_per_iteration, False)
+            self.on_iteration(self)
             self._checkpoint(i)
         return self.progress
 

@@ -109,23 +109,24 @@ def _from_agent_dir(path: Path) -> SavedAgent:
 
 
 def _from_checkpoint(path: Path) -> SavedAgent:
-    config_path = path.parent.parent / "config.yaml"
-    if not config_path.exists():
-        raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no {config_path})")
-    config = yaml.safe_load(config_path.read_text())
+    """A policy checkpoint inside its run directory (``checkpoints/iteration_N/policy.pt`` of the composed loop,
+    or an older ``checkpoints/step_N.pt``), rebuilt with the run's ``config.yaml``."""
+    run = next((p for p in path.parents[:3] if (p / "config.yaml").exists()), None)
+    if run is None:
+        raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no config.yaml above it)")
+    config = yaml.safe_load((run / "config.yaml").read_text())
     env_config = AtariConfig(**config["env"])
-    if config.get("agent") == "rllib":
+    meta = {"env_id": env_config.game, "run": str(run), "checkpoint": str(path.relative_to(run))}
+    if str(config.get("learner", "sb3")).startswith("rllib") or config.get("agent") == "rllib":
         from agents.rllib_policy import policy_from_checkpoint
 
         policy = policy_from_checkpoint(path, env_config.game, env_config)
-        meta = {"learner": f"rllib-{config['rllib']['algorithm']}", "env_id": env_config.game,
-                "run": str(path.parent.parent), "checkpoint": path.name}
-        return SavedAgent(env_config.game, env_config, policy.eval(), meta)
+        learner = config.get("learner") or f"rllib-{config['rllib']['algorithm']}"
+        return SavedAgent(env_config.game, env_config, policy.eval(), {"learner": learner, **meta})
     state = load_checkpoint(path)
     policy = _policy_for(env_config.game, env_config, state.get("features"))
     policy.load_state_dict(state["policy"])
-    meta = {"learner": "sb3-ppo", "env_id": env_config.game, "run": str(path.parent.parent), "checkpoint": path.name}
-    return SavedAgent(env_config.game, env_config, policy.eval(), meta)
+    return SavedAgent(env_config.game, env_config, policy.eval(), {"learner": "sb3-ppo", **meta})
 
 
 def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] | None) -> torch.nn.Module:

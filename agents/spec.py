@@ -78,6 +78,8 @@ class LoopConfig:
         heldout_every: episodes whose id is 1 modulo this are never trained on (model metrics use them).
         eval_horizons, eval_sequences: held-out model quality at these steps, on this many sequences.
         start_windows: real context windows drawn per iteration for imagined rollouts to start from.
+        total_steps: a real-step budget instead of ``iterations``: iterations become
+            ``(total_steps - random_steps) / real_steps_per_iteration`` (``workbench train --steps``).
     """
 
     iterations: int = 15
@@ -96,8 +98,16 @@ class LoopConfig:
     eval_horizons: tuple[int, ...] = (1, 5, 15)
     eval_sequences: int = 16
     start_windows: int = 256
+    total_steps: int | None = None
 
     def __post_init__(self) -> None:
+        if self.total_steps is not None:
+            rest = self.total_steps - self.random_steps
+            if rest < self.real_steps_per_iteration or rest % self.real_steps_per_iteration:
+                raise ValueError(f"loop.total_steps={self.total_steps} must be loop.random_steps={self.random_steps} "
+                                 f"plus a positive multiple of loop.real_steps_per_iteration="
+                                 f"{self.real_steps_per_iteration}")
+            object.__setattr__(self, "iterations", rest // self.real_steps_per_iteration)
         for name in ("iterations", "real_envs", "sim_envs", "rollout_length", "ppo_iterations", "start_windows",
                      "real_steps_per_iteration"):
             require_range(f"loop.{name}", getattr(self, name), 1)

@@ -3,6 +3,9 @@
 Public API (imported lazily, so ``workbench --help`` does not load torch)::
 
     from runs import TrainConfig, train, RunDir, RunError, build_config
+
+``TrainConfig`` is the config of every ``workbench train`` agent but ``simple`` (an :class:`agents.spec.AgentSpec`
+plus the env and evaluations); ``train`` runs it in a run directory.
 """
 from importlib import import_module
 from typing import Any
@@ -10,8 +13,8 @@ from typing import Any
 _EXPORTS = {
     "RunDir": "runs.run_dir",
     "RunError": "runs.run_dir",
-    "TrainConfig": "runs.train",
-    "train": "runs.train",
+    "TrainConfig": "runs.train_composed",
+    "train": "runs.train_composed",
     "build_config": "runs.configs",
 }
 __all__ = sorted(_EXPORTS)
@@ -21,4 +24,5 @@ def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'runs' has no attribute {name!r}")
     module = import_module(_EXPORTS[name])
-    return getattr(module, "build" if name == "build_config" else name)
+    return getattr(module, {"build_config": "build", "TrainConfig": "ComposedTrainConfig",
+                            "train": "train_composed"}.get(name, name))

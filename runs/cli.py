@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Presets apply in order, then flags, then key.sub=value overrides.",
     )
     train_cmd.add_argument("overrides", nargs="*", metavar="key.sub=value", help="e.g. ppo.learning_rate=1e-4")
-    train_cmd.add_argument("--agent", help="agent to train: ppo (model-free baseline) or simple (SimPLe)")
+    train_cmd.add_argument("--agent", help="ppo (model-free baseline), rllib, simple (SimPLe in one process), "
+                                           "simple-ray (SimPLe on Ray actors) or composed (any combination)")
     train_cmd.add_argument("--game", help="Atari game (Pong, ms_pacman, ALE/Pong-v5) or a Gymnasium id")
     train_cmd.add_argument("--preset", action="append", default=[],
                            help="preset name or YAML path, repeatable; with --agent simple, quick means simple-quick")
     train_cmd.add_argument("--seed", type=int)
-    train_cmd.add_argument("--steps", type=int, help="budget in agent steps (total_steps)")
+    train_cmd.add_argument("--steps", type=int, help="budget in real agent steps (loop.total_steps)")
     train_cmd.add_argument("--device", help="cpu, cuda, cuda:1, auto")
     train_cmd.add_argument("--out", help="run directory (default: runs-out/<agent>-<game>-seed<S>-<config hash>)")
     train_cmd.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
@@ -143,7 +144,7 @@ def _train(args: argparse.Namespace) -> int:
         if agent == "simple":
             raise ValueError(f"--steps sets the budget of step-budgeted agents; the {agent} agent's real steps "
                              "come from its preset")
-        flags["total_steps"] = args.steps
+        flags["loop"] = {"total_steps": args.steps}
     config, run = configure_run(entry.config_type(), agent_presets(agent, args.preset), args.overrides, flags,
                                 args.out, args.print_config)
     if run is None:

@@ -103,6 +103,14 @@ class RunDir:
         """Write ``results.json``, which marks the run finished."""
         return atomic_write_text(self.results_path, json.dumps(results, indent=2))
 
+    def _resume_point(self) -> str | None:
+        """The checkpoint a start resumes from: the loop's adopted folder (``progress.json``), or the newest
+        ``step_*.pt`` of jobs that checkpoint by step."""
+        progress = self.path / "progress.json"
+        if progress.exists():
+            return json.loads(progress.read_text()).get("checkpoint")
+        return _name(self.latest_checkpoint())
+
     def _require_same_config(self, saved: dict[str, Any]) -> None:
         if saved != self.config:
             diffs = sorted(config_differences(saved, self.config))
@@ -115,7 +123,7 @@ class RunDir:
             "config_hash": config_hash(self.config), "seeds": seeds, "starts": []}
         manifest.update(machine_manifest())
         manifest["starts"].append({"time": manifest.pop("time"), "host": socket.gethostname(), "pid": os.getpid(),
-                                   "resumed_from": _name(self.latest_checkpoint())})
+                                   "resumed_from": self._resume_point()})
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
 
 

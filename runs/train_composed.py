@@ -1,5 +1,12 @@
-"""``workbench train --agent composed``: an agent composed from registered components (:class:`AgentSpec`),
-run by the one loop in a run directory, in this process or on Ray (``runtime.kind``).
+"""``workbench train``: the one job skeleton. An agent composed from registered components (:class:`AgentSpec`),
+run by the one loop in a run directory, in this process or on Ray (``runtime.kind``). ``--agent ppo``, ``rllib``
+and ``simple-ray`` are presets of it (``runs/presets/{ppo,rllib,simple-ray}-*.yaml``); ``composed`` is any other
+combination.
+
+    check every value (the config is built before the run directory is made)
+    run directory (config.yaml, manifest.json), metrics (metrics.jsonl, tb/)
+    the loop, resuming from its last checkpoint; an evaluation after every iteration when asked
+    final evaluation on full games, saved agent (RUN/agent), results.json
 
 Ray is joined through ``RAY_ADDRESS`` when set (``auto`` or ``host:port``), else started embedded on this machine.
 """
@@ -25,20 +32,29 @@ SIMPLE_MODELS = ("simple", "simple_deterministic")  # models whose checkpoints `
 
 @dataclass(frozen=True)
 class ComposedTrainConfig(AgentSpec):
-    """A composed agent's run: the spec's fields (``learner``, ``world_model``, ``model``, ``intrinsic``,
-    ``features``, ``runtime``, ``loop``, ``ppo``, ``rllib``), the real env and the final evaluation."""
+    """A run: the spec's fields (``learner``, ``world_model``, ``model``, ``intrinsic``, ``features``,
+    ``runtime``, ``loop``, ``ppo``, ``rllib``), the real env and the evaluations.
 
-    agent: Literal["composed"] = "composed"
+    Attributes:
+        agent: the name results and leaderboards carry: ``composed``, or the preset family it came from.
+        eval_episodes, eval_max_episode_frames, eval_envs: the final evaluation (eval mode, full games).
+        iteration_eval_episodes: games of an evaluation after every iteration (``eval/*`` curves; 0: none).
+    """
+
+    agent: Literal["composed", "ppo", "rllib", "simple-ray"] = "composed"
     env: AtariConfig = field(default_factory=AtariConfig)
     seed: int = 0
     device: str = "cpu"
     eval_episodes: int = 8
     eval_max_episode_frames: int = 108_000
     eval_envs: int = 8
+    iteration_eval_episodes: int = 0
 
     def __post_init__(self) -> None:
         check_env_id(self.env.game)
+        require_range("seed", self.seed, 0)
         require_range("eval_episodes", self.eval_episodes, 1)
+        require_range("iteration_eval_episodes", self.iteration_eval_episodes, 0)
         require_range("eval_envs", self.eval_envs, 1)
         if self.env.mode != "train":
             raise ValueError(f"env.mode={self.env.mode!r} is not allowed for training; use 'train'")
@@ -59,7 +75,11 @@ class ComposedTrainConfig(AgentSpec):
 
     @property
     def run_name(self) -> str:
-        return f"{self.learner}-{self.world_model}-{self.env.game.replace('/', '_')}-seed{self.seed}"
+        game = self.env.game.replace("/", "_")
+        if self.agent == "composed":
+            return f"{self.learner}-{self.world_model}-{game}-seed{self.seed}"
+        algorithm = f"-{self.rllib_config.algorithm}" if self.agent == "rllib" else ""
+        return f"{self.agent}{algorithm}-{game}-seed{self.seed}"
 
     def actor_bundles(self) -> list[dict[str, float]]:
         """Resources of the Ray actors this run starts, env runners first (a sweep reserves them per trial)."""
@@ -89,14 +109,17 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
         agent = ComposedAgent(config, config.env, run.path, config.seed, config.device, metrics.log)
         bar, agent.on_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress,
                                              lambda: agent.real_steps)
+        evaluations: dict[int, dict[str, Any]] = {}  # real steps -> the evaluation after that iteration
+        if config.iteration_eval_episodes:
+            agent.on_iteration = lambda a: bar.write(
+                _evaluate(config, a, config.iteration_eval_episodes, metrics, evaluations))
         bar.update(len(agent.progress["seconds"]))
         record = agent.run()
         bar.close()
-        policy = agent.learner.acting_policy()
-        final = score_policy(lambda obs: policy.predict(obs)[0], config.env, config.eval_episodes,
-                             config.eval_max_episode_frames, seed=config.seed + 10**6,
-                             num_envs=min(config.eval_envs, config.eval_episodes))
-        metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
+        final = evaluations.get(record["real_steps"])
+        if final is None or final["episodes"] != config.eval_episodes:  # else the last iteration's is the final
+            final = evaluate(config, agent.learner.acting_policy(), config.eval_episodes, config.seed + 10**6)
+            metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
         results = _results(config, agent, record, final, started)
         extra = {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],
                  **policy_extra(config)}
@@ -110,6 +133,22 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
             agent.close()
     run.finish(results)
     return json.loads(json.dumps(results))
+
+
+def evaluate(config: ComposedTrainConfig, policy: Any, episodes: int, seed: int) -> dict[str, Any]:
+    """Scores of ``policy`` on ``episodes`` full games in eval mode (raw, extrinsic scores)."""
+    return score_policy(lambda obs: policy.predict(obs)[0], config.env, episodes, config.eval_max_episode_frames,
+                        seed=seed, num_envs=min(config.eval_envs, episodes))
+
+
+def _evaluate(config: ComposedTrainConfig, agent: Any, episodes: int, metrics: MetricsLog,
+              evaluations: dict[int, dict[str, Any]]) -> str:
+    """The evaluation after an iteration, logged as ``eval/*`` at the real steps taken and kept in
+    ``evaluations``; returns its one-line summary."""
+    scores = evaluate(config, agent.learner.acting_policy(), episodes, config.seed + 10**6 + agent.real_steps)
+    evaluations[agent.real_steps] = scores
+    metrics.log({f"eval/{k}": v for k, v in scores.items() if k != "scores"}, agent.real_steps)
+    return f"step {agent.real_steps}: eval score {scores['score_mean']:.1f} over {scores['episodes']} games"
 
 
 def _results(config: ComposedTrainConfig, agent: Any, record: dict[str, Any], final: dict[str, Any],

@@ -7,22 +7,25 @@ from runs.cli import main
 
 def test_presets_compose_and_overrides_win():
     config = build_config(TrainConfig, ["ppo-demo"], ["ppo.learning_rate=1e-4", "env.sticky_actions=0.25"])
-    assert config.env.game == "Breakout" and config.total_steps == 20_000  # demo over atari100k
+    assert config.env.game == "Breakout" and config.loop.total_steps == 20_000  # demo over atari100k
     assert config.env.frame_skip == 4 and config.env.max_episode_frames == 108_000  # from atari100k
     assert config.ppo.learning_rate == 1e-4 and config.env.sticky_actions == 0.25
 
 
 def test_default_budget_is_exactly_100k_agent_steps():
     config = build_config(TrainConfig, ["ppo-atari100k"], [])
-    assert config.total_steps == 100_000
-    assert config.total_steps % (config.ppo.n_steps * config.num_envs) == 0
+    assert config.loop.total_steps == 100_000 and config.loop.random_steps == 0
+    assert config.loop.iterations * config.loop.real_steps_per_iteration == 100_000
+    assert config.loop.real_steps_per_iteration % (config.ppo.n_steps * config.loop.real_envs) == 0
 
 
 @pytest.mark.parametrize("override,message", [
     ("env.gamee=Pong", r"unknown config key 'env.gamee'.*did you mean game"),
     ("ppo.n_steps=abc", r"ppo.n_steps='abc' must be of type int"),
     ("env.obs=rgb", r"env.obs='rgb' is not allowed; choose one of \['gray84'"),
-    ("total_steps=1001", r"total_steps=1001 must be a positive multiple of the rollout"),
+    ("loop.total_steps=1001", r"loop.total_steps=1001 must be loop.random_steps=0 plus a positive multiple of "
+                              r"loop.real_steps_per_iteration=25000"),
+    ("ppo.n_steps=50", r"ppo.batch_size=250 must divide the rollout ppo.n_steps x loop.real_envs = 400"),
     ("env.game=Pongg", r"unknown Atari game 'Pongg'; closest valid names: \['Pong'"),
     ("learning_rate", r"not of the form key.sub=value"),
 ])

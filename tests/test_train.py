@@ -21,7 +21,7 @@ def test_tiny_run_writes_a_complete_run_directory(tmp_path, capsys):
     assert main([*TINY, "--out", str(out), "--seed", "3"]) == 0
     assert f"run directory: {out}" in capsys.readouterr().out
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["seed"] == 3 and config["env"]["game"] == "Pong" and config["total_steps"] == 256
+    assert config["seed"] == 3 and config["env"]["game"] == "Pong" and config["loop"]["total_steps"] == 256
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seeds"] == {"seed": 3} and manifest["versions"]["torch"].startswith("2.")
     assert manifest["versions"]["ale-py"] and "commit" in manifest["git"] and manifest["machine"]["cpus"]
@@ -32,7 +32,7 @@ def test_tiny_run_writes_a_complete_run_directory(tmp_path, capsys):
     assert [m["step"] for m in metrics if "eval/score_mean" in m] == [128, 256]
     assert any("train/value_loss" in m for m in metrics)
     assert list((out / "tb").iterdir())
-    state = load_checkpoint(out / results["checkpoint"])
+    state = load_checkpoint(out / results["checkpoint"] / "policy.pt")
     assert state["num_timesteps"] == 256 and any(k.startswith("features_extractor") for k in state["policy"])
 
 
@@ -51,10 +51,10 @@ def test_finished_run_is_never_overwritten_and_other_configs_are_refused(tmp_pat
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "runs.cli", *TINY, "--out", str(out), "total_steps=384"]
+    cmd = [sys.executable, "-m", "runs.cli", *TINY, "--out", str(out), "loop.total_steps=384"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=Path(__file__).parent.parent)
-    first = out / "checkpoints" / "step_000000128.pt"
+    first = out / "checkpoints" / "iteration_001" / "policy.pt"
     deadline = time.time() + 120
     while not first.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -62,12 +62,12 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     proc.wait()
     assert first.exists() and not (out / "results.json").exists()
 
-    assert main([*TINY, "--out", str(out), "total_steps=384"]) == 0
+    assert main([*TINY, "--out", str(out), "loop.total_steps=384"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     resumed_from = manifest["starts"][-1]["resumed_from"]
-    assert len(manifest["starts"]) == 2 and resumed_from and resumed_from.startswith("step_")
+    assert len(manifest["starts"]) == 2 and resumed_from and resumed_from.startswith("iteration_")
     assert json.loads((out / "results.json").read_text())["agent_steps"] == 384
-    assert not [p for p in (out / "checkpoints").iterdir() if ".tmp" in p.name]
+    assert not [p for p in (out / "checkpoints").rglob("*") if ".tmp" in p.name]
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
@@ -84,7 +84,8 @@ def test_same_seed_gives_the_same_run(tmp_path):
     for name in ("a", "b"):
         assert main([*TINY, "--out", str(tmp_path / name), "--seed", "5"]) == 0
         results = json.loads((tmp_path / name / "results.json").read_text())
-        runs.append((results["final_eval"]["scores"], load_checkpoint(tmp_path / name / results["checkpoint"])))
+        runs.append((results["final_eval"]["scores"],
+                     load_checkpoint(tmp_path / name / results["checkpoint"] / "policy.pt")))
     (scores_a, state_a), (scores_b, state_b) = runs
     assert scores_a == scores_b
     assert all(torch.equal(state_a["policy"][k], state_b["policy"][k]) for k in state_a["policy"])
