@@ -25,10 +25,10 @@ import numpy as np
 
 from agents.imagination import IntrinsicState, World, imagined_env_config
 from agents.learners import ImaginedWorld, RealWorld, build_learner, learner_entry
-from agents.parts import DataSpec, IntrinsicLearner, RealCollector, RealData, WorldModelLearner
+from agents.parts import DataSpec, IntrinsicLearner, RealCollector, WorldModelLearner
 from agents.placement import LocalPlacement, RayPlacement, cluster_free_resources
 from agents.spec import AgentSpec
-from envs import AtariConfig, make_vector_env
+from envs import AtariConfig, is_atari, make_vector_env
 from envs.config_data import to_dict
 from envs.files import atomic_write_text
 from intrinsic.registry import intrinsic_entry
@@ -143,9 +143,10 @@ class ComposedAgent:
 
     def _improve(self, iteration: int) -> None:
         if self.spec.imagined:
-            self.learner.set_world(self._world())
+            received = self.learner.set_world(self._world())
             self.learner.learn(self.spec.policy_steps(iteration))
-            self.log({"simulated/steps": self.learner.num_timesteps}, self.real_steps)
+            self.log({"simulated/steps": self.learner.num_timesteps,
+                      **({"simulated/envs_updated": received} if received is not None else {})}, self.real_steps)
         else:
             if self.learner is None:
                 self.learner = self._new_learner()
@@ -182,7 +183,8 @@ class ComposedAgent:
             self._require_fits(runners * spec.rllib_config.cpus_per_env_runner if rllib else 0.0)
         capacity = int(loop.total_real_steps * 1.1) + 64 * loop.real_envs * (loop.iterations + 1)
         shape = self.obs_space.shape
-        spec_data = DataSpec(shape, self.env.frame_stack if len(shape) >= 3 else 1, capacity, str(self.obs_space.dtype))
+        stack = self.env.frame_stack if is_atari(self.env.game) else 1  # other envs' observations are kept whole
+        spec_data = DataSpec(shape, stack, capacity, str(self.obs_space.dtype))
         data = spec_data.make() if self.place.shares_memory else spec_data
         seeds = np.random.SeedSequence([self.seed, self.progress["collections"]]).generate_state(runtime.collectors)
         self.collectors = [self.place.start(RealCollector, self.env, loop.real_envs // runtime.collectors, int(s),
@@ -190,7 +192,8 @@ class ComposedAgent:
         self.world = None
         if spec.imagined:
             device = "cuda" if runtime.learner_gpus > 0 else self.device
-            self.world = self.place.start(WorldModelLearner, world_model_entry(spec.world_model), spec.model, self.num_actions, data,
+            self.world = self.place.start(WorldModelLearner, world_model_entry(spec.world_model), spec.model,
+                                          self.num_actions, data,
                                           device, self.seed, loop.heldout_every,
                                           resources={"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
         intrinsic = {"CPU": runtime.intrinsic_cpus}

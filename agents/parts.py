@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs import AtariConfig, ExperienceStore, make_vector_env
+from envs import AtariConfig, ExperienceStore, is_atari, make_vector_env
 from intrinsic.registry import IntrinsicEntry
 from world_models import store_starts
 from world_models.evaluation import prediction_metrics
@@ -40,7 +40,7 @@ class RealCollector:
             raise ValueError(f"steps={steps} must be a multiple of this collector's num_envs={self.num_envs}")
         env = make_vector_env(self.env_config.game, self.num_envs, self.env_config)
         space = env.single_observation_space
-        stack = self.env_config.frame_stack if len(space.shape) >= 3 else 1
+        stack = self.env_config.frame_stack if is_atari(self.env_config.game) else 1  # others: whole observations
         store = ExperienceStore(space.shape, stack, 2 * steps + self.num_envs, self.num_envs, space.dtype)
         obs, _ = env.reset(seed=int(self.rng.integers(2**31 - 1)))
         store.begin(obs)

@@ -190,8 +190,9 @@ class PPOLearner:
 def policy_spec(space: gym.Space, features: dict[str, Any] | None = None,
                 encoder: str = "auto") -> tuple[str, dict[str, Any]]:
     """SB3 policy name and kwargs for an observation space: a C-SWM encoder when ``features`` (from
-    :meth:`PolicyConfig.extractor_spec`) says so, the one ``encoder`` names (``nature``, ``grid``); else Nature CNN for (S, 84, 84) stacks, SimPLe's small CNN
-    for (S, H, W, 3) RGB stacks, :class:`GridCNN` for small float grids, an MLP for vectors."""
+    :meth:`PolicyConfig.extractor_spec`) says so, the one ``encoder`` names (``nature``, ``grid``); else Nature
+    CNN for (S, 84, 84) stacks, SimPLe's small CNN for (S, H, W, 3) RGB stacks, :class:`GridCNN` for small float
+    grids, an MLP for vectors."""
     if features:
         return "MlpPolicy", {"features_extractor_class": CSWMFeatures, "features_extractor_kwargs": features,
                              "normalize_images": False}

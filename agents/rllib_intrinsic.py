@@ -48,7 +48,8 @@ class IntrinsicRewardConnector(ConnectorV2):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.adapter = ObsAdapter(tuple(native_shape), native_dtype)
         self.model: IntrinsicReward = WeightedIntrinsic(
-            [WeightedTerm(name, intrinsic_entry(name).load(path, device), float(weight)) for name, path, weight in terms])
+            [WeightedTerm(name, intrinsic_entry(name).load(path, device), float(weight))
+             for name, path, weight in terms])
 
     def __call__(self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any], explore: bool | None = None,
                  shared_data: dict | None = None, metrics: Any = None, **kwargs: Any) -> Any:

@@ -23,7 +23,8 @@ def sweep_row(workers: int, games: tuple[str, ...], steps: int, root: Path) -> d
     from runs.sweep_driver import run_sweep
 
     config = SweepConfig(agent="ppo", games=games, seeds=2, presets=("tiny",), cpus_per_trial=2 / workers,
-                         overrides=(f"total_steps={steps}", f"eval_every={steps}"), eval_episodes=1, eval_envs=1,
+                         overrides=(f"loop.total_steps={steps}", f"loop.real_steps_per_iteration={steps}"),
+                         eval_episodes=1, eval_envs=1,
                          eval_max_frames=400, leaderboard_reps=100, out=str(root / f"sweep-{workers}"))
     started = time.perf_counter()
     outcome = run_sweep(config, verbose=False)
@@ -36,14 +37,14 @@ def collector_row(collectors: int, steps: int, root: Path) -> dict[str, float]:
     from runs.agent_registry import build_agent_config
     from runs.configs import to_dict
     from runs.run_dir import RunDir
-    from runs.train_ray_simple import train_ray_simple
+    from runs.train_composed import train_composed
 
-    overrides = [f"actors.collectors={collectors}", "simple.real_envs=8", f"simple.random_steps={steps}",
-                 f"simple.real_steps_per_iteration={steps}", "simple.iterations=1"]
+    overrides = [f"runtime.collectors={collectors}", "loop.real_envs=8", f"loop.random_steps={steps}",
+                 f"loop.real_steps_per_iteration={steps}", "loop.iterations=1"]
     config = build_agent_config("simple-ray", ["simple-ray-tiny"], overrides, {})
     run = RunDir(root / f"simple-{collectors}", to_dict(config), seeds={"seed": 0})
     started = time.perf_counter()
-    results = train_ray_simple(config, run, progress=False)
+    results = train_composed(config, run, progress=False)
     wall = time.perf_counter() - started
     collecting = results["phase_seconds"]["collect_random"] + results["phase_seconds"]["collect_0"]
     return {"wall_s": wall, "real_steps": results["agent_steps"], "collect_s": collecting,

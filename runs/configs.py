@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from envs.config_data import did_you_mean, join_path, from_dict, to_dict
+from envs.config_data import did_you_mean, from_dict, to_dict
 
 __all__ = ["apply_overrides", "build", "from_dict", "load_preset", "merge", "preset_names", "resolve_preset",
            "to_dict"]

@@ -157,13 +157,14 @@ def test_ppo_trains_with_the_arrow_of_time_reward_and_logs_it_apart(tmp_path):
     from runs.metrics import read_metrics
 
     out = tmp_path / "run"
-    args = ["train", "--game", "workbench/VaseWorld-v0", "--steps", "2000", "--out", str(out), "--no-progress",
-            "intrinsic=arrow_of_time", "intrinsic_data_steps=2000", "arrow.steps=50", "eval_every=1000",
-            "eval_episodes=2"]
+    args = ["train", "--game", "workbench/VaseWorld-v0", "--steps", "4000", "--out", str(out), "--no-progress",
+            "intrinsic=[{name: arrow_of_time, config: {steps: 50}}]", "loop.random_steps=2000",
+            "loop.real_steps_per_iteration=1000", "iteration_eval_episodes=2", "eval_episodes=2"]
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["intrinsic"] == "arrow_of_time" and results["intrinsic_data_steps"] == 2000
-    assert (out / "potential.pt").exists()
+    assert results["intrinsic"] == ["arrow_of_time"] and results["agent_steps"] == 4000  # 2000 of them random
+    assert (out / results["checkpoint"] / "arrow_of_time.pt").exists()
     metrics = read_metrics(out)
-    assert any("intrinsic/J" in m for m in metrics) and any("rollout/ep_intrinsic_mean" in m for m in metrics)
+    assert any("intrinsic/arrow_of_time/J" in m for m in metrics)
+    assert any("intrinsic/arrow_of_time_reward_mean" in m for m in metrics)
     assert all(0 <= m["rollout/ep_rew_mean"] <= 1 for m in metrics if "rollout/ep_rew_mean" in m)  # extrinsic only

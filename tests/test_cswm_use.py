@@ -137,16 +137,18 @@ def test_train_cli_takes_cswm_features_and_curiosity_by_config(tmp_path):
 
     out = tmp_path / "run"
     args = ["train", "--game", "Pong", "--preset", "tiny", "--out", str(out), "--no-progress", "env.obs=rgb64",
-            "policy.features=cswm", "policy.crop_rows=[35, 190]", "policy.cswm.hidden_dim=16",
-            "policy.cswm.num_objects=3", "policy.cswm.action_encoding=copy", "policy.cswm.actions_per_object=6",
-            "intrinsic=cswm_curiosity", "intrinsic_data_steps=256", "intrinsic_start=128", "curiosity.steps=5",
-            "curiosity.cswm.hidden_dim=16", "curiosity.cswm.action_encoding=copy",
-            "curiosity.cswm.actions_per_object=6", "curiosity.cswm.num_objects=3"]
+            "features.features=cswm", "features.crop_rows=[35, 190]", "features.cswm.hidden_dim=16",
+            "features.cswm.num_objects=3", "features.cswm.action_encoding=copy", "features.cswm.actions_per_object=6",
+            "loop.random_steps=256", "loop.total_steps=512",
+            "intrinsic=[{name: cswm_curiosity, start: 384, config: {steps: 5, cswm: {hidden_dim: 16, "
+            "action_encoding: copy, actions_per_object: 6, num_objects: 3}}}]"]
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["intrinsic"] == "cswm_curiosity" and (out / "curiosity.pt").exists()
+    assert results["intrinsic"] == ["cswm_curiosity"] and (out / results["checkpoint"] / "cswm_curiosity.pt").exists()
     metrics = read_metrics(out)
-    assert any("intrinsic/loss" in m for m in metrics)
+    assert any("intrinsic/cswm_curiosity/loss" in m for m in metrics)
+    means = [m["intrinsic/cswm_curiosity_reward_mean"] for m in metrics if "intrinsic/cswm_curiosity_reward_mean" in m]
+    assert means[0] == 0.0 and means[-1] > 0.0  # switched on from the iteration starting at 384 real steps
     agent = load(out)
     assert agent.meta["features"]["model_shape"] == [6, 50, 50]
     assert agent.act(np.zeros((1, 4, 64, 64, 3), np.uint8)).shape == (1,)

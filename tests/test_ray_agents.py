@@ -1,6 +1,5 @@
 """Agents assembled from components on Ray actors: collectors, world-model and potential learners, RLlib
 policy training in imagination."""
-import dataclasses
 import json
 
 import numpy as np
@@ -29,25 +28,25 @@ def test_simple_with_arrow_of_time_trains_across_actors_inside_a_sweep_trial(tmp
     assert main(["sweep", "--agent", "simple-ray", "--preset", "tiny", "--games", "Pong", "--seeds", "1",
                  "--cpus-per-trial", "0.5", "--eval-episodes", "2", "--eval-envs", "2", "--eval-max-frames", "400",
                  "--reps", "100",
-                 "--out", str(tmp_path / "sweep"), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
-                 "simple.arrow.steps=5"]) == 0
+                 "--out", str(tmp_path / "sweep"), "loop.iterations=1",
+                 "intrinsic=[{name: arrow_of_time, config: {steps: 5}}]"]) == 0
     out = tmp_path / "sweep" / "runs" / "simple-ray-Pong-seed0"
     results = json.loads((out / "results.json").read_text())
-    assert results["agent_steps"] == 256 + 128  # random collection + one iteration, over two collectors
-    assert results["simulated_steps"] == 2 * 32  # 2 PPO iterations of train_batch 32 in imagination
+    assert results["agent_steps"] == 64 + 32  # random collection + one iteration, over two collectors
+    assert results["simulated_steps"] == 32  # 1 PPO iteration of train_batch 32 in imagination
     folder = out / results["checkpoint"]
-    assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "potential.pt", "policy.pt"}
-    assert ExperienceStore.load(folder / "store.npz").num_transitions == 384
+    assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "arrow_of_time.pt", "policy.pt"}
+    assert ExperienceStore.load(folder / "store.npz").num_transitions == 96
     logged = {k: v for m in read_metrics(out) for k, v in m.items()}
     assert logged["simulated/envs_updated"] >= 1  # the env runner received the world model
-    assert {"world_model/loss", "intrinsic/loss", "real/steps", "eval/score_mean",
+    assert {"world_model/loss", "intrinsic/arrow_of_time/loss", "real/steps", "eval/score_mean",
             "world_model/heldout_psnr@1"} <= set(logged)
     assert results["model_quality"][0]["iteration"] == 0
     assert json.loads((out / "evaluation-seed0.json").read_text())["agent"] == "simple-ray"
 
 
 def test_actors_that_cannot_all_be_placed_are_a_clear_error(tmp_path, ray_local, capsys):
-    assert main([*TINY, "--out", str(tmp_path / "run"), "actors.collector_cpus=4"]) == 2
+    assert main([*TINY, "--out", str(tmp_path / "run"), "runtime.collector_cpus=4"]) == 2
     assert "the agent's actors need 8.5 CPUs (collectors 8, world-model learner 0.25, env runners 0.25)" in \
         capsys.readouterr().err
 
@@ -56,8 +55,8 @@ def test_imagined_worlds_step_in_one_batch_and_restart_the_rllib_way():
     from agents.imagination import RLlibImaginedWorlds, imagined_env_config
     from runs.agent_registry import build_agent_config
 
-    simple = build_agent_config("simple-ray", ["tiny"], [], {}).simple
-    worlds = RLlibImaginedWorlds(imagined_env_config("simple", dataclasses.asdict(simple.model), 6, 2, 3, 4))
+    config = build_agent_config("simple-ray", ["tiny"], [], {})
+    worlds = RLlibImaginedWorlds(imagined_env_config("simple", config.model, 6, 2, 3, 4))
     obs, _ = worlds.reset(seed=0)
     assert obs.shape == (2, 64, 64, 12) and obs.dtype == np.float32
     flags = [worlds.step(np.array([0, 1]))[3] for _ in range(3)]

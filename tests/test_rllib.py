@@ -1,9 +1,11 @@
 """RLlib policy learners on our envs: exact budgets, code-free resume, saved agents, the intrinsic connector."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import agents
 from agents.rllib_config import RLlibConfig
@@ -11,9 +13,8 @@ from agents.rllib_env import ObsAdapter
 from envs import AtariConfig, make_env
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig
 from intrinsic.data import collect_random
-from runs.configs import build, to_dict
+from runs.cli import main
 from runs.metrics import read_metrics
-from runs.run_dir import RunDir
 
 TINY = RLlibConfig(train_batch=128, minibatch=64, epochs=1, fcnet_hiddens=(32, 32))
 
@@ -31,10 +32,12 @@ def test_bad_rllib_config_values_name_field_and_value(field, value, allowed):
 
 
 def test_budget_must_be_whole_iterations():
-    from runs.train_rllib import RLlibTrainConfig
+    from runs import TrainConfig, build_config
 
-    with pytest.raises(ValueError, match=r"total_steps=100 must be a positive multiple of one RLlib iteration \(128"):
-        RLlibTrainConfig(env=AtariConfig(game="CartPole-v1"), rllib=TINY, total_steps=100, eval_every=128)
+    with pytest.raises(ValueError, match=r"loop.real_steps_per_iteration=100 must be a multiple of one RLlib "
+                                         r"iteration \(128"):
+        build_config(TrainConfig, ["rllib-tiny"], ["env.game=CartPole-v1", "loop.real_steps_per_iteration=100",
+                                                    "loop.total_steps=200"])
     assert not dataclasses.replace(TINY, envs_per_env_runner=2).exact_budget
     assert not dataclasses.replace(TINY, algorithm="appo", num_env_runners=1).exact_budget
 
@@ -126,39 +129,35 @@ def test_dqn_and_appo_build_and_run_one_iteration(ray_local, algorithm, steps):
     learner.close()
 
 
-def test_train_rllib_on_pong_resumes_and_leaves_a_playable_agent(ray_local, tmp_path):
-    from runs.train_rllib import RLlibTrainConfig, train_rllib
-
-    overrides = ["rllib.train_batch=64", "rllib.minibatch=32", "total_steps=128", "eval_every=64",
-                 "eval_episodes=1", "eval_envs=1", "eval_max_episode_frames=400"]
-    config = build(RLlibTrainConfig, ["rllib-tiny"], overrides + ["total_steps=64"])
-    long = build(RLlibTrainConfig, ["rllib-tiny"], overrides)
-    assert config.env.obs == "gray84" and config.rllib.vf_share_layers
-    first = train_rllib(config, RunDir(tmp_path / "short", to_dict(config), {"seed": 0}), progress=False)
-    assert first["agent_steps"] == 64
-    # Resume: a run directory holding a checkpoint at 64 steps continues to 128.
-    run = RunDir(tmp_path / "run", to_dict(long), {"seed": 0})
-    (tmp_path / "short" / "checkpoints" / "step_000000064.pt").rename(run.checkpoint_path(64))
-    results = train_rllib(long, run, progress=False)
+def test_rllib_agent_on_pong_evaluates_each_iteration_and_leaves_a_playable_agent(ray_local, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--agent", "rllib", "--preset", "tiny", "--no-progress", "--out", str(out),
+                 "rllib.train_batch=64", "rllib.minibatch=32", "loop.total_steps=128",
+                 "loop.real_steps_per_iteration=64", "iteration_eval_episodes=1", "eval_episodes=1", "eval_envs=1",
+                 "eval_max_episode_frames=400"]) == 0
+    results = json.loads((out / "results.json").read_text())
     assert results["agent_steps"] == 128 and results["policy"] == "final" and results["game"] == "Pong"
-    assert set(results) >= {"agent", "seed", "protocol", "final_eval", "checkpoint"}
-    agent = agents.load(run.path)
+    assert out.name == "run" and results["learner"] == "rllib-ppo"
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["env"]["obs"] == "gray84" and config["rllib"]["vf_share_layers"]
+    agent = agents.load(out)
     env = make_env("Pong", agent.env_config)
     obs, _ = env.reset(seed=0)
     assert agent.act(obs[None]).shape == (1,) and agent.meta["learner"] == "rllib-ppo"
-    assert [m["step"] for m in read_metrics(run.path) if "eval/score_mean" in m] == [128]
+    assert [m["step"] for m in read_metrics(out) if "eval/score_mean" in m] == [64, 128]
+    # The policy checkpoint inside its iteration folder plays too.
+    assert agents.load(out / results["checkpoint"] / "policy.pt").act(obs[None]).shape == (1,)
 
 
-def test_train_rllib_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
-    from runs.train_rllib import RLlibTrainConfig, train_rllib
-
-    config = build(RLlibTrainConfig, ["rllib-tiny"], [
-        "env.game=workbench/VaseWorld-v0", "intrinsic=arrow_of_time", "intrinsic_data_steps=256",
-        "arrow.steps=10", "arrow.mode=curiosity", "arrow.beta=10.0", "total_steps=128", "eval_every=128"])
-    results = train_rllib(config, RunDir(tmp_path / "run", to_dict(config), {"seed": 0}), progress=False)
-    assert results["intrinsic"] == "arrow_of_time" and results["agent_steps"] == 128
-    assert (tmp_path / "run" / "potential.pt").exists()
-    logged = [m for m in read_metrics(tmp_path / "run") if "learners/__all_modules__/intrinsic_reward_mean" in m]
+def test_rllib_agent_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--agent", "rllib", "--preset", "tiny", "--no-progress", "--out", str(out),
+                 "env.game=workbench/VaseWorld-v0", "loop.random_steps=256", "loop.total_steps=384",
+                 "intrinsic=[{name: arrow_of_time, config: {steps: 10, mode: curiosity, beta: 10.0}}]"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["intrinsic"] == ["arrow_of_time"] and results["agent_steps"] == 384  # random steps count
+    assert (out / "intrinsic" / "arrow_of_time.pt").exists()
+    logged = [m for m in read_metrics(out) if "learners/__all_modules__/intrinsic_reward_mean" in m]
     assert logged and logged[-1]["learners/__all_modules__/intrinsic_reward_mean"] != 0.0
 
 

@@ -42,7 +42,8 @@ def test_a_killed_trial_worker_restarts_from_its_checkpoint_with_exact_steps(tmp
     run = out / "runs" / "ppo-Pong-seed0"
     command = [sys.executable, "-m", "runs.cli", "sweep", "--games", "Pong", "--seeds", "1", "--preset", "tiny",
                "--eval-episodes", "2", "--eval-envs", "2", "--eval-max-frames", "2000", "--out", str(out),
-               "--reps", "200", "total_steps=512", "eval_every=128", "eval_episodes=1", "eval_max_episode_frames=400"]
+               "--reps", "200", "loop.total_steps=512", "loop.real_steps_per_iteration=128",
+               "iteration_eval_episodes=1", "eval_episodes=1", "eval_max_episode_frames=400"]
     driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
     victim = _worker_after_first_checkpoint(run, timeout=180)
@@ -53,7 +54,7 @@ def test_a_killed_trial_worker_restarts_from_its_checkpoint_with_exact_steps(tmp
     assert "restarting ppo-Pong-seed0" in output
     starts = json.loads((run / "manifest.json").read_text())["starts"]
     assert len(starts) == 2 and starts[0]["pid"] == victim
-    assert starts[1]["resumed_from"] is not None and starts[1]["resumed_from"].startswith("step_")
+    assert starts[1]["resumed_from"] is not None and starts[1]["resumed_from"].startswith("iteration_")
     assert json.loads((run / "results.json").read_text())["agent_steps"] == 512
     assert (run / "evaluation-seed0.json").exists()
 
@@ -61,7 +62,7 @@ def test_a_killed_trial_worker_restarts_from_its_checkpoint_with_exact_steps(tmp
 def _worker_after_first_checkpoint(run: Path, timeout: float) -> int:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if any((run / "checkpoints").glob("step_*.pt")):
+        if any((run / "checkpoints").glob("iteration_*/policy.pt")):
             return json.loads((run / "manifest.json").read_text())["starts"][-1]["pid"]
         time.sleep(0.1)
     raise AssertionError(f"no checkpoint in {run} after {timeout} s")
@@ -86,7 +87,8 @@ def test_a_sweep_whose_driver_died_resumes_with_the_same_command(tmp_path):
     out = tmp_path / "sweep"
     command = [sys.executable, "-m", "runs.cli", "sweep", "--games", "Pong", "--seeds", "2", "--preset", "tiny",
                "--eval-episodes", "2", "--eval-envs", "2", "--eval-max-frames", "2000", "--out", str(out),
-               "--reps", "200", "total_steps=512", "eval_every=128", "eval_episodes=1", "eval_max_episode_frames=400"]
+               "--reps", "200", "loop.total_steps=512", "loop.real_steps_per_iteration=128",
+               "iteration_eval_episodes=1", "eval_episodes=1", "eval_max_episode_frames=400"]
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
     _worker_after_first_checkpoint(out / "runs" / "ppo-Pong-seed0", timeout=180)
@@ -101,4 +103,4 @@ def test_a_sweep_whose_driver_died_resumes_with_the_same_command(tmp_path):
         assert json.loads((run / "results.json").read_text())["agent_steps"] == 512
         assert (run / "evaluation-seed0.json").exists()
     starts = json.loads((out / "runs" / "ppo-Pong-seed0" / "manifest.json").read_text())["starts"]
-    assert len(starts) == 2 and starts[1]["resumed_from"].startswith("step_")
+    assert len(starts) == 2 and starts[1]["resumed_from"].startswith("iteration_")
