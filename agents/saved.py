@@ -4,7 +4,7 @@
     policy.pt    policy weights only (loaded with ``weights_only=True``: no pickled code runs)
 
 Learners: ``sb3-ppo`` (an SB3 actor-critic) and ``rllib-<algorithm>`` (an RLlib RLModule in
-:class:`agents.rllib_policy.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
+:class:`agents.learners.rllib.policy.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-from agents.ppo import build_policy, load_checkpoint
+from agents.learners.sb3_ppo import build_policy, load_checkpoint
 from envs import AtariConfig, make_vector_env
 from envs.files import atomic_write, atomic_write_text, read_checkpoint
 
@@ -118,7 +118,7 @@ def _from_checkpoint(path: Path) -> SavedAgent:
     env_config = AtariConfig(**config["env"])
     meta = {"env_id": env_config.game, "run": str(run), "checkpoint": str(path.relative_to(run))}
     if str(config.get("learner", "sb3")).startswith("rllib") or config.get("agent") == "rllib":
-        from agents.rllib_policy import policy_from_checkpoint
+        from agents.learners.rllib.policy import policy_from_checkpoint
 
         policy = policy_from_checkpoint(path, env_config.game, env_config)
         learner = config.get("learner") or f"rllib-{config['rllib']['algorithm']}"
@@ -139,8 +139,8 @@ def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] |
 
 def _rllib_policy(meta: dict[str, Any]) -> torch.nn.Module:
     """An untrained RLlib policy of the saved architecture (``meta["rllib"]``: the learner's RLlibConfig)."""
-    from agents.rllib_env import ObsAdapter
-    from agents.rllib_policy import build_policy, config_from_plain
+    from agents.learners.rllib.env import ObsAdapter
+    from agents.learners.rllib.policy import build_policy, config_from_plain
 
     config = config_from_plain(meta["rllib"])
     space = meta["observation_space"]

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from agents.ppo import PPOConfig, PPOLearner
+from agents.learners.sb3_ppo import PPOConfig, PPOLearner
 from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.files import atomic_write_text
 from envs.validate import require_choice, require_range

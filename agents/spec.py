@@ -1,16 +1,16 @@
 """An agent is a config: which learner, in which world, with which intrinsic rewards, reading observations through
 which encoder, placed on which runtime. :class:`AgentSpec` names the combination and refuses, when built, the ones
-that cannot work (naming why); :mod:`agents.loop` runs it.
+that cannot work (naming why); :mod:`agents.composed.loop` runs it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.features.config import PolicyConfig
 from agents.learners import learner_entry, learner_names
-from agents.policy_config import PolicyConfig
-from agents.ppo import PPOConfig
-from agents.rllib_config import RLlibConfig
+from agents.learners.rllib.config import RLlibConfig
+from agents.learners.sb3_ppo import PPOConfig
 from envs.config_data import from_dict, to_dict
 from envs.validate import require_choice, require_range
 from intrinsic.registry import intrinsic_entry

@@ -20,7 +20,7 @@ from pathlib import Path
 
 def sweep_row(workers: int, games: tuple[str, ...], steps: int, root: Path) -> dict[str, float]:
     from runs.sweep import SweepConfig
-    from runs.sweep_driver import run_sweep
+    from runs.sweep.driver import run_sweep
 
     config = SweepConfig(agent="ppo", games=games, seeds=2, presets=("tiny",), cpus_per_trial=2 / workers,
                          overrides=(f"loop.total_steps={steps}", f"loop.real_steps_per_iteration={steps}"),
@@ -34,10 +34,10 @@ def sweep_row(workers: int, games: tuple[str, ...], steps: int, root: Path) -> d
 
 
 def collector_row(collectors: int, steps: int, root: Path) -> dict[str, float]:
-    from runs.agent_registry import build_agent_config
     from runs.configs import to_dict
     from runs.run_dir import RunDir
-    from runs.train_composed import train_composed
+    from runs.train import build_agent_config
+    from runs.train.composed import train_composed
 
     overrides = [f"runtime.collectors={collectors}", "loop.real_envs=8", f"loop.random_steps={steps}",
                  f"loop.real_steps_per_iteration={steps}", "loop.iterations=1"]

@@ -59,7 +59,7 @@ class WeightedIntrinsic:
         return means
 
     def state(self) -> dict[str, Any]:
-        raise TypeError("a WeightedIntrinsic travels as its terms' states (agents.imagination.World)")
+        raise TypeError("a WeightedIntrinsic travels as its terms' states (agents.composed.imagination.World)")
 
     def save(self, path: Any) -> None:
         raise TypeError("a WeightedIntrinsic is saved as its terms")

@@ -13,8 +13,8 @@ from typing import Any
 _EXPORTS = {
     "RunDir": "runs.run_dir",
     "RunError": "runs.run_dir",
-    "TrainConfig": "runs.train_composed",
-    "train": "runs.train_composed",
+    "TrainConfig": "runs.train.composed",
+    "train": "runs.train.composed",
     "build_config": "runs.configs",
 }
 __all__ = sorted(_EXPORTS)

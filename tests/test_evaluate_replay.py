@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from agents import PPOConfig, PPOLearner, load, save_agent
-from agents.ppo import build_policy
+from agents.learners.sb3_ppo import build_policy
 from envs import AtariConfig, make_vector_env
 from runs.cli import main
 from runs.replay import replay

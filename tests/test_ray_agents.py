@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from agents.parts import RealCollector
+from agents.composed.parts import RealCollector
 from envs import AtariConfig, ExperienceStore
 from runs.cli import main
 from runs.metrics import read_metrics
@@ -52,8 +52,8 @@ def test_actors_that_cannot_all_be_placed_are_a_clear_error(tmp_path, ray_local,
 
 
 def test_imagined_worlds_step_in_one_batch_and_restart_the_rllib_way():
-    from agents.imagination import RLlibImaginedWorlds, imagined_env_config
-    from runs.agent_registry import build_agent_config
+    from agents.composed.imagination import RLlibImaginedWorlds, imagined_env_config
+    from runs.train import build_agent_config
 
     config = build_agent_config("simple-ray", ["tiny"], [], {})
     worlds = RLlibImaginedWorlds(imagined_env_config("simple", config.model, 6, 2, 3, 4))

@@ -8,8 +8,8 @@ import torch
 import yaml
 
 import agents
-from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter
+from agents.learners.rllib.config import RLlibConfig
+from agents.learners.rllib.env import ObsAdapter
 from envs import AtariConfig, make_env
 from intrinsic import ArrowOfTime, ArrowOfTimeConfig
 from intrinsic.data import collect_random
@@ -59,7 +59,7 @@ def test_observation_adapter_is_exact_both_ways(shape, dtype, rllib_shape):
 
 
 def test_ppo_on_cartpole_exact_budget_resume_and_saved_agent(ray_local, tmp_path):
-    from agents.rllib_learner import RLlibLearner
+    from agents.learners.rllib.learner import RLlibLearner
 
     learner = RLlibLearner(TINY, "CartPole-v1", seed=0)
     seen = []
@@ -93,9 +93,9 @@ def test_ppo_on_cartpole_exact_budget_resume_and_saved_agent(ray_local, tmp_path
 
 @pytest.mark.parametrize("runners", [0, 1])
 def test_intrinsic_connector_trains_on_bonus_but_reports_extrinsic_returns(ray_local, tmp_path, runners):
-    from agents.rllib_env import native_adapter
-    from agents.rllib_intrinsic import intrinsic_connector
-    from agents.rllib_learner import RLlibLearner
+    from agents.learners.rllib.env import native_adapter
+    from agents.learners.rllib.intrinsic import intrinsic_connector
+    from agents.learners.rllib.learner import RLlibLearner
 
     store, _ = collect_random("CartPole-v1", 512, num_envs=4, seed=0)
     arrow = ArrowOfTime(ArrowOfTimeConfig(steps=20, mode="curiosity", beta=100.0, hidden=32), store.obs_shape)
@@ -118,7 +118,7 @@ def test_intrinsic_connector_trains_on_bonus_but_reports_extrinsic_returns(ray_l
 
 @pytest.mark.parametrize("algorithm, steps", [("dqn", 4), ("appo", 50)])
 def test_dqn_and_appo_build_and_run_one_iteration(ray_local, algorithm, steps):
-    from agents.rllib_learner import RLlibLearner
+    from agents.learners.rllib.learner import RLlibLearner
 
     config = dataclasses.replace(TINY, algorithm=algorithm, learning_starts=0, train_batch=16)
     assert config.steps_per_iteration == steps
@@ -162,6 +162,6 @@ def test_rllib_agent_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
 
 
 def _plain(config: RLlibConfig) -> dict:
-    from agents.rllib_policy import plain_config
+    from agents.learners.rllib.policy import plain_config
 
     return plain_config(config)

@@ -18,7 +18,7 @@ EVAL = {"eval_episodes": 2, "eval_envs": 2, "eval_max_frames": 2000}
 
 def test_two_trial_sweep_writes_leaderboard_ready_results_and_a_rerun_trains_nothing(tmp_path, ray_local, capsys):
     from runs.leaderboard import load_results
-    from runs.sweep_driver import run_sweep
+    from runs.sweep.driver import run_sweep
 
     config = SweepConfig(agent="ppo", games=("Pong",), seeds=2, presets=TINY, out=str(tmp_path / "sweep"),
                          leaderboard_reps=200, **EVAL)

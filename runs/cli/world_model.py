@@ -46,7 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from runs.cswm_train import DataConfig
+    from runs.train.cswm import DataConfig
 
     fields = {"name": args.data, "train_episodes": args.train_episodes, "train_steps": args.train_steps,
               "eval_episodes": args.eval_episodes}
@@ -65,8 +65,8 @@ def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from runs.configs import resolve_preset
-    from runs.cswm_train import CSWMTrainConfig, extend_from, train_cswm
     from runs.run_dir import configure_run
+    from runs.train.cswm import CSWMTrainConfig, extend_from, train_cswm
 
     presets = [f"cswm-{args.data}"] if args.data else []
     presets += [resolve_preset(name, "cswm") for name in args.preset]
@@ -92,7 +92,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import yaml
 
     from runs.configs import from_dict
-    from runs.cswm_train import DataConfig, chosen_checkpoint, evaluate_checkpoint
+    from runs.train.cswm import DataConfig, chosen_checkpoint, evaluate_checkpoint
 
     target = Path(args.model)
     checkpoint = chosen_checkpoint(target)

@@ -25,7 +25,7 @@ from envs.validate import require_range
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
-from runs.train_simple import phase_progress
+from runs.train.simple import phase_progress
 
 SIMPLE_MODELS = ("simple", "simple_deterministic")  # models whose checkpoints `replay --dream` reads
 
@@ -96,7 +96,7 @@ class ComposedTrainConfig(AgentSpec):
 
 def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the loop, then evaluate the final policy on full games and save the agent."""
-    from agents.loop import ComposedAgent
+    from agents.composed.loop import ComposedAgent
 
     started = time.time()
     if config.runtime.kind == "ray" or learner_entry(config.learner).family == "rllib":

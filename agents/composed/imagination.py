@@ -13,7 +13,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from agents.rllib_env import ObsAdapter
+from agents.learners.rllib.env import ObsAdapter
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
 from world_models import SimulatedVectorEnv
@@ -144,7 +144,7 @@ def imagined_world_spec(config: dict[str, Any], obs_shape: tuple[int, ...]) -> A
     :class:`RLlibImaginedWorlds` of ``num_envs`` envs per runner."""
     from ray.tune.registry import register_env
 
-    from agents.rllib_learner import RLlibEnvSpec
+    from agents.learners.rllib.learner import RLlibEnvSpec
 
     register_env(SIMULATED_ENV_NAME, RLlibImaginedWorlds)
     return RLlibEnvSpec(SIMULATED_ENV_NAME, config, ObsAdapter(tuple(obs_shape), "uint8"), config["num_actions"],

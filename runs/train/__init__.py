@@ -26,12 +26,12 @@ class AgentEntry:
         return getattr(import_module(self.module), self.train_function)
 
 
-_COMPOSED = ("runs.train_composed", "ComposedTrainConfig", "train_composed")
+_COMPOSED = ("runs.train.composed", "ComposedTrainConfig", "train_composed")
 # ppo, rllib and simple-ray are presets of the composed agent; simple still runs its own in-process loop
 # (agents/simple.py), which keeps real games going across collections.
 AGENTS = {
     "ppo": AgentEntry(*_COMPOSED, "ppo-atari100k"),
-    "simple": AgentEntry("runs.train_simple", "SimPLeTrainConfig", "train_simple", "paper"),
+    "simple": AgentEntry("runs.train.simple", "SimPLeTrainConfig", "train_simple", "paper"),
     "simple-ray": AgentEntry(*_COMPOSED, "paper"),
     "rllib": AgentEntry(*_COMPOSED, "rllib-atari100k"),
     "composed": AgentEntry(*_COMPOSED, "composed-simple-paper"),

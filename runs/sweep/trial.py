@@ -26,9 +26,9 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train(params: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    from runs.agent_registry import agent_entry
     from runs.configs import from_dict
     from runs.run_dir import RunDir
+    from runs.train import agent_entry
 
     if (run_dir / "results.json").exists():
         return json.loads((run_dir / "results.json").read_text())

@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 
-from agents.rllib_env import ObsAdapter
+from agents.learners.rllib.env import ObsAdapter
 from intrinsic import IntrinsicReward
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter, probe_env
+from agents.learners.rllib.config import RLlibConfig
+from agents.learners.rllib.env import ObsAdapter, probe_env
 from envs import AtariConfig
 from envs.files import read_checkpoint
 

@@ -14,10 +14,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter, Logger
 from stable_baselines3.common.preprocessing import is_image_space
 
-from agents.cswm_features import CSWMFeatures
-from agents.policies import GridCNN, StackedFramesCNN, is_grid_planes, is_rgb_stack
-from agents.policy_config import PolicyConfig
-from agents.sb3_vec_env import SB3VecEnv
+from agents.features.config import PolicyConfig
+from agents.features.cswm import CSWMFeatures
+from agents.features.networks import GridCNN, StackedFramesCNN, is_grid_planes, is_rgb_stack
+from agents.learners.sb3_vec_env import SB3VecEnv
 from envs.files import atomic_write, read_checkpoint
 from envs.validate import require_range
 
@@ -148,7 +148,7 @@ class PPOLearner:
         return self.vec_env.env
 
     def set_world(self, world: Any) -> None:
-        """Imagination: hand the imagined env (:class:`agents.imagination.ImaginedWorlds`) this iteration's world."""
+        """Imagination: hand this iteration's world to the imagined env (``agents.composed.imagination``)."""
         self.env.unwrapped.set_world(world)
 
     def set_intrinsic(self, reward: Any) -> None:

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from agents.imagination import IntrinsicState, World, imagined_env_config
+from agents.composed.imagination import IntrinsicState, World, imagined_env_config
+from agents.composed.parts import DataSpec, IntrinsicLearner, RealCollector, WorldModelLearner
+from agents.composed.placement import LocalPlacement, RayPlacement, cluster_free_resources
 from agents.learners import ImaginedWorld, RealWorld, build_learner, learner_entry
-from agents.parts import DataSpec, IntrinsicLearner, RealCollector, WorldModelLearner
-from agents.placement import LocalPlacement, RayPlacement, cluster_free_resources
 from agents.spec import AgentSpec
 from envs import AtariConfig, is_atari, make_vector_env
 from envs.config_data import to_dict

@@ -13,7 +13,7 @@ from typing import Any
 from ray.tune import Callback
 
 from envs import find_game, is_atari
-from runs.sweep import SweepConfig, open_sweep
+from runs.sweep.config import SweepConfig, open_sweep
 
 
 @dataclass
@@ -32,7 +32,7 @@ def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
     from ray import tune
 
     from runs.ray_cluster import connect, require_resources
-    from runs.sweep_trial import trial_name, tune_trainable
+    from runs.sweep.trial import trial_name, tune_trainable
 
     path = open_sweep(config)
     bundles = config.trial_bundles()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agents.policy_config import PolicyConfig
+from agents.features.config import PolicyConfig
 from agents.protocols import PolicyLearner
 from envs import AtariConfig, make_vector_env
 from intrinsic.weighted import WeightedIntrinsic
@@ -72,7 +72,7 @@ class RealWorld:
 
 @dataclass
 class ImaginedWorld:
-    """The policy trains inside a world model: ``config`` from :func:`agents.imagination.imagined_env_config`,
+    """The policy trains inside a world model: ``config`` from :func:`agents.composed.imagination.imagined_env_config`,
     observations of shape ``obs_shape``; the world arrives each iteration through ``set_world``."""
 
     config: dict[str, Any]
@@ -91,8 +91,8 @@ def build_learner(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device
 
 def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, seed: int, device: str,
          log: Log | None) -> PolicyLearner:
-    from agents.imagination import ImaginedWorlds
-    from agents.ppo import PPOLearner
+    from agents.composed.imagination import ImaginedWorlds
+    from agents.learners.sb3_ppo import PPOLearner
     from intrinsic import IntrinsicRewardVectorWrapper
 
     if isinstance(world, ImaginedWorld):
@@ -105,9 +105,9 @@ def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, see
 
 
 def _rllib(rllib: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, log: Log | None) -> PolicyLearner:
-    from agents.imagination import imagined_world_spec
-    from agents.rllib_intrinsic import intrinsic_connector
-    from agents.rllib_learner import RLlibLearner, real_env_spec
+    from agents.composed.imagination import imagined_world_spec
+    from agents.learners.rllib.intrinsic import intrinsic_connector
+    from agents.learners.rllib.learner import RLlibLearner, real_env_spec
 
     if isinstance(world, ImaginedWorld):
         return RLlibLearner(rllib, imagined_world_spec(world.config, world.obs_shape), seed=seed, device=device,
@@ -126,6 +126,6 @@ def policy_extra(spec: Any) -> dict[str, Any]:
     """What a saved agent needs beyond the weights to rebuild the policy (RLlib: its config)."""
     if learner_entry(spec.learner).family == "sb3":
         return {}
-    from agents.rllib_policy import plain_config
+    from agents.learners.rllib.policy import plain_config
 
     return {"rllib": plain_config(spec.rllib_config)}

@@ -17,10 +17,10 @@ import yaml
 from envs import atari100k_games, check_env_id
 from envs.files import atomic_write_text
 from envs.validate import require_range
-from runs.agent_registry import agent_entry, build_agent_config
 from runs.configs import to_dict
 from runs.evaluation import EvalConfig
 from runs.run_dir import DEFAULT_ROOT, RunError, config_differences, config_hash
+from runs.train import agent_entry, build_agent_config
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class SweepConfig:
                           max_episode_frames=self.eval_max_frames)
 
     def trial_params(self) -> list[dict[str, Any]]:
-        """One plain dict per trial: what a Ray worker needs to run it (see :func:`runs.sweep_trial.run_trial`)."""
+        """One plain dict per trial: what a Ray worker needs to run it (see :func:`runs.sweep.trial.run_trial`)."""
         return [{"agent": self.agent, "game": game, "seed": seed, "config": to_dict(self.agent_config(game, seed)),
                  "run_dir": str(self.path / "runs" / f"{self.agent}-{game.replace('/', '_')}-seed{seed}"),
                  "eval": dataclasses.asdict(self.eval_config()), "label": self.label,

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.rllib_config import RLlibConfig
-from agents.rllib_env import ObsAdapter, env_config, probe_env, register
-from agents.rllib_policy import (
+from agents.learners.rllib.config import RLlibConfig
+from agents.learners.rllib.env import ObsAdapter, env_config, probe_env, register
+from agents.learners.rllib.policy import (
     CHECKPOINT_FORMAT,
     MODULE_ID,
     RLlibPolicy,
@@ -73,7 +73,7 @@ class RLlibLearner:
         seed: RLlib's seed (torch, env runners' env seeds).
         device: ``cpu``, ``cuda`` or ``auto`` for the learner; env runners act on CPU.
         log: receives flattened RLlib results (``env_runners/episode_return_mean``, ``learners/...``) per iteration.
-        learner_connector: e.g. :func:`agents.rllib_intrinsic.intrinsic_connector` (training reward only).
+        learner_connector: e.g. :func:`agents.learners.rllib.intrinsic.intrinsic_connector` (training reward only).
     """
 
     def __init__(self, config: RLlibConfig, env_id: str | RLlibEnvSpec, atari: AtariConfig | None = None,
@@ -148,8 +148,8 @@ class RLlibLearner:
         return dict(self._latest)
 
     def set_world(self, world: Any) -> int:
-        """Imagination: send this iteration's :class:`agents.imagination.World` to every env runner."""
-        from agents.imagination import broadcast_world
+        """Imagination: send this iteration's :class:`agents.composed.imagination.World` to every env runner."""
+        from agents.composed.imagination import broadcast_world
 
         return broadcast_world(self.algo, world)
 
