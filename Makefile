@@ -18,13 +18,14 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# The main job on embedded Ray, small budget: a one-trial sweep of SimPLe on Ray actors (train, evaluate,
-# leaderboard), then a replay video of the trained agent.
+# The main job on embedded Ray, small budget: a one-trial sweep (train, evaluate, leaderboard) of the composed
+# agent (SimPLe imagination + arrow-of-time safety penalty + C-SWM curiosity, the policy on a C-SWM encoder, every
+# learner a Ray actor), then a replay video of the trained agent.
 demo: install
-	$(VENV)/bin/workbench sweep --agent simple-ray --preset demo --games Pong --seeds 1 --eval-episodes 4 \
-		--eval-envs 4 --eval-max-frames 18000 --out $(DEMO) $(ARGS)
-	$(VENV)/bin/workbench replay $(DEMO)/runs/simple-ray-Pong-seed0 --max-frames 18000 --video $(DEMO)/replay.mp4
-	@echo "demo sweep: $(DEMO) (runs/simple-ray-Pong-seed0/, leaderboard/, replay.mp4)"
+	$(VENV)/bin/workbench sweep --agent composed --preset composed-simple-arrow-cswm-ray-demo --games Pong --seeds 1 \
+		--cpus-per-trial 0.5 --eval-episodes 4 --eval-envs 4 --eval-max-frames 18000 --out $(DEMO) $(ARGS)
+	$(VENV)/bin/workbench replay $(DEMO)/runs/composed-Pong-seed0 --max-frames 18000 --video $(DEMO)/replay.mp4
+	@echo "demo sweep: $(DEMO) (runs/composed-Pong-seed0/, leaderboard/, replay.mp4)"
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
