@@ -78,11 +78,17 @@ def test_every_valid_combination_runs_one_iteration_locally(tmp_path, ray_local,
                                                   ("rllib-appo", "none"), ("rllib-dqn", "none"),
                                                   ("sb3-ppo", "none")])
 def test_each_learner_and_world_model_runs_on_ray_actors(tmp_path, ray_local, learner, world_model):
-    intrinsic = learner in ("sb3-ppo", "rllib-dqn")
-    results = train(tmp_path, "runtime.kind=ray", *combination(learner, world_model, intrinsic))
+    intrinsic = learner in ("sb3-ppo", "rllib-dqn", "rllib-ppo")
+    # rllib-ppo in imagination samples on a remote env runner: the world model's weights and both fitted rewards
+    # (the C-SWM's included) reach it every iteration.
+    runners = ["rllib.num_env_runners=1", "rllib.cpus_per_env_runner=0.25"] if learner == "rllib-ppo" else []
+    results = train(tmp_path, "runtime.kind=ray", *runners, *combination(learner, world_model, intrinsic))
     assert results["runtime"] == "ray"
     assert results["agent_steps"] == expected_real_steps(world_model, intrinsic)
     assert_extrinsic_scores(results)
+    if runners:
+        logged = {k: v for m in read_metrics(tmp_path / "run") for k, v in m.items()}
+        assert logged["simulated/envs_updated"] == 1 and "intrinsic/cswm_curiosity/loss" in logged
 
 
 def test_simple_with_arrow_of_time_cswm_curiosity_and_a_cswm_encoder_on_ray(tmp_path, ray_local):
