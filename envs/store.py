@@ -112,8 +112,13 @@ class ExperienceStore:
             life_lost=info.get("life_lost"), episode_over=over, reset_obs=obs,
         )
 
-    def extend(self, other: ExperienceStore) -> None:
-        """Append every row of ``other`` (filled elsewhere, e.g. by a remote collector) as episodes of this store.
+    def extend(self, other: ExperienceStore, continues: dict[int, int] | None = None) -> np.ndarray:
+        """Append every row of ``other`` (filled elsewhere, e.g. by a remote collector) as episodes of this store;
+        returns the row each of ``other``'s rows became (continued first rows: the tail they joined).
+
+        ``continues`` maps rows of ``other`` that begin an episode to rows of this store whose episode it goes on
+        (a collector's game that went on from one collection to the next): such a first row repeats the tail's
+        observation, so it is not copied; the rows after it link to the tail, with its steps and episode id.
 
         Raises:
             ValueError: different observation layout, or not enough capacity left.
@@ -121,15 +126,31 @@ class ExperienceStore:
         if (other.obs_shape, other.frame_stack) != (self.obs_shape, self.frame_stack):
             raise ValueError(f"cannot extend a store of observations {self.obs_shape} (stack {self.frame_stack}) "
                              f"with one of {other.obs_shape} (stack {other.frame_stack})")
-        start, n = self.size, other.size
+        continues = continues or {}
+        keep = np.ones(other.size, bool)
+        keep[list(continues)] = False
+        start, n = self.size, int(keep.sum())
         if start + n > self.capacity:
             raise ValueError(f"experience store is full: {start} + {n} rows exceed capacity={self.capacity}")
+        index = np.full(other.size, -1, np.int64)
+        index[keep] = start + np.arange(n)
+        episodes = np.full(max(other.num_episodes, 1), -1, np.int64)  # other's episode id -> this store's
+        offsets = np.zeros_like(episodes)
+        for first, tail in continues.items():
+            episodes[other.episode[first]], offsets[other.episode[first]] = self.episode[tail], self.step[tail]
+            index[first] = tail
+        fresh = episodes < 0
+        episodes[fresh] = self.num_episodes + np.arange(int(fresh.sum()))
         for name in ("frames", *_COLUMNS):
-            getattr(self, name)[start : start + n] = getattr(other, name)[:n]
-        self.prev[start : start + n] = np.where(other.prev[:n] >= 0, other.prev[:n] + start, -1)
-        self.episode[start : start + n] += self.num_episodes
-        self.size, self.num_episodes = start + n, self.num_episodes + other.num_episodes
+            getattr(self, name)[start : start + n] = getattr(other, name)[: other.size][keep]
+        prev, episode = other.prev[: other.size][keep], other.episode[: other.size][keep]
+        self.prev[start : start + n] = np.where(prev >= 0, index[np.maximum(prev, 0)], -1)
+        self.episode[start : start + n] = episodes[episode]
+        self.step[start : start + n] = other.step[: other.size][keep] + offsets[episode]
+        self.size = start + n
+        self.num_episodes += int(fresh[: other.num_episodes].sum())
         self._last_row[:] = -1
+        return index
 
     def trimmed(self) -> ExperienceStore:
         """A copy holding exactly the rows written (capacity = size): what a remote collector sends back."""

@@ -16,10 +16,11 @@ def run_row(path: Path) -> dict[str, Any]:
     if not results_path.exists() or not config_path.exists():
         raise ValueError(f"{path} is not a finished run directory (needs results.json and config.yaml)")
     results, config = json.loads(results_path.read_text()), yaml.safe_load(config_path.read_text())
-    if "model_quality" not in results:
-        raise ValueError(f"{path} is a {results.get('agent')!r} run; compare takes world-model agents (simple)")
-    simple = config.get("simple", {})
-    return {"run": path.name, "world_model": simple.get("world_model", "simple"), "game": results["game"],
+    if not results.get("model_quality"):
+        raise ValueError(f"{path} is a {results.get('agent')!r} run; compare takes "
+                         "world-model agents (simple, simple-ray, composed)")
+    world_model = results.get("world_model") or config.get("simple", {}).get("world_model", "simple")
+    return {"run": path.name, "world_model": world_model, "game": results["game"],
             "seed": results["seed"], "agent_steps": results["agent_steps"], "quality": results["model_quality"][-1],
             "score": results["final_eval"]["score_mean"], "score_std": results["final_eval"]["score_std"],
             "episodes": results["final_eval"]["episodes"]}

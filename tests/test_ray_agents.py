@@ -14,7 +14,7 @@ TINY = ["train", "--agent", "simple-ray", "--preset", "simple-ray-tiny", "--no-p
 
 def test_collectors_play_exactly_their_share_and_their_stores_merge():
     env = AtariConfig(game="Pong", obs="rgb64")
-    parts = [RealCollector(env, num_envs=2, seed=s).collect(64)[0] for s in (0, 1)]
+    parts = [RealCollector(env, num_envs=2, seed=s).collect(64).store for s in (0, 1)]
     assert [p.num_transitions for p in parts] == [64, 64]
     store = ExperienceStore(env.observation_shape, env.frame_stack, 1000)
     for part in parts:

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import yaml
 
-from agents.simple import SimPLeConfig
 from envs import ExperienceStore
 from runs.cli import main
 from runs.metrics import read_metrics
@@ -31,15 +30,17 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "runs.cli", *TINY, "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
-    wait_for(out / "progress.json", '"model_0"', proc)
+    wait_for(out / "progress.json", '"iterations_done": 0', proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     interrupted = json.loads((out / "progress.json").read_text())
-    assert "collect_1" not in interrupted["done"]
+    assert interrupted["iterations_done"] == 0 and not (out / "results.json").exists()
 
     assert main([*TINY, "--out", str(out)]) == 0
     progress = json.loads((out / "progress.json").read_text())
-    assert progress["done"] == SimPLeConfig(iterations=2).phases()
+    assert progress["iterations_done"] == 1
+    assert list(progress["seconds"]) == ["collect_random", "fit_0", "policy_0", "collect_0", "fit_1", "policy_1",
+                                         "collect_1"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["starts"]) == 2
     # the 8 games open at the kill (32 steps each after the first collection, 48 after the second) were cut
@@ -61,7 +62,7 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
         assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     names = set().union(*(m.keys() for m in read_metrics(out)))
     assert {"world_model/loss", "world_model/heldout_psnr@1", "simulated/ep_rew_mean", "real/steps",
-            "time/model_s", "eval/score_mean"} <= names
+            "time/fit_s", "eval/score_mean"} <= names
 
     # the finished run is a saved agent: evaluate it and dream with its world model
     assert main(["evaluate", str(out), "--episodes", "2", "--envs", "2", "--max-frames", "400", "--no-progress"]) == 0
@@ -76,32 +77,34 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
 
 def test_simple_agent_takes_the_arrow_of_time_reward_by_config(tmp_path):
     out = tmp_path / "run"
-    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.intrinsic=arrow_of_time",
-                 "simple.arrow.steps=10", "eval_episodes=1"]) == 0
+    assert main([*TINY, "--out", str(out), "loop.iterations=1", "eval_episodes=1",
+                 "intrinsic=[{name: arrow_of_time, config: {steps: 10}}]"]) == 0
     progress = json.loads((out / "progress.json").read_text())
-    assert (out / "checkpoints" / progress["checkpoints"]["potential"]).exists()
+    assert (out / "checkpoints" / progress["checkpoint"] / "arrow_of_time.pt").exists()
     names = set().union(*(m.keys() for m in read_metrics(out)))
-    assert {"intrinsic/J", "intrinsic/delta", "simulated/ep_rew_mean"} <= names
+    assert {"intrinsic/arrow_of_time/J", "intrinsic/arrow_of_time/delta", "simulated/ep_rew_mean",
+            "intrinsic/arrow_of_time_reward_mean"} <= names
 
 
 def test_simple_agent_trains_the_deterministic_world_model_by_config(tmp_path):
     out = tmp_path / "run"
-    assert main([*TINY, "--out", str(out), "simple.iterations=1", "simple.world_model=simple_deterministic",
+    assert main([*TINY, "--out", str(out), "loop.iterations=1", "world_model=simple_deterministic",
                  "eval_episodes=1"]) == 0
-    model = yaml.safe_load((out / "config.yaml").read_text())["simple"]["model"]
+    model = yaml.safe_load((out / "config.yaml").read_text())["model"]
     assert (model["stochastic"], model["input_noise"]) == (False, 0.05)
     progress = json.loads((out / "progress.json").read_text())
-    saved = SimPLeWorldModel.from_checkpoint(out / "checkpoints" / progress["checkpoints"]["world_model"])
+    folder = out / "checkpoints" / progress["checkpoint"]
+    saved = SimPLeWorldModel.from_checkpoint(folder / "world_model.pt")
     assert not saved.config.stochastic and not any("prior" in name for name, _ in saved.named_parameters())
     results = json.loads((out / "results.json").read_text())
     assert results["simulated_steps"] == 2 * 4 * 8  # PPO ran inside the deterministic model's simulated env
     # the real games went on from the first collection (32 steps per env) into the second (16 more)
-    store = ExperienceStore.load(out / "checkpoints" / "store.npz")
+    store = ExperienceStore.load(folder / "store.npz")
     assert store.step[: store.size].max() == 32 + 16 and store.num_episodes == 8
     assert [g["step"] for g in progress["open_games"]] == [48] * 8
     assert [m["real/longest_game_steps"] for m in read_metrics(out) if "real/longest_game_steps" in m] == [32, 48]
     assert {"pixel_accuracy@1", "psnr@3", "reward_accuracy"} <= set(results["model_quality"][0])
-    assert main([*TINY, "--out", str(tmp_path / "x"), "simple.world_model=simple_stochastic"]) == 2
+    assert main([*TINY, "--out", str(tmp_path / "x"), "world_model=simple_stochastic"]) == 2
     assert main(["compare", str(out), "--out", str(tmp_path / "table.md")]) == 0
     row = (tmp_path / "table.md").read_text().splitlines()[2].split(" | ")
     assert row[1:3] == ["simple_deterministic", "Pong"] and "pixel acc @3" in (tmp_path / "table.md").read_text()

@@ -35,8 +35,8 @@ def test_presets_scale_every_schedule_with_their_model_steps():
     ratios = [paper.discretize_warmup_steps, paper.latent_use_warmup_steps, paper.prior_warmup_steps]
     ratios = [r / paper.scheduled_sampling_steps for r in ratios]
     assert ratios == [1.0, 0.5, 1.0]
-    for name in ("simple-quick", "simple-tiny"):
-        model = yaml.safe_load((PRESETS / f"{name}.yaml").read_text())["simple"]["model"]
+    for name in ("composed-simple-quick", "simple-tiny", "composed-tiny"):
+        model = yaml.safe_load((PRESETS / f"{name}.yaml").read_text())["model"]
         steps = model["scheduled_sampling_steps"]
         assert [model[k] / steps for k in ("discretize_warmup_steps", "latent_use_warmup_steps",
                                            "prior_warmup_steps")] == ratios, name

@@ -5,7 +5,8 @@
         fit      the world model and every intrinsic reward (and a C-SWM encoder) on all real data so far
         improve  the policy: inside the world model (its world sent to the learner's envs), or, with no world
                  model, on loop.real_steps_per_iteration real steps
-        collect  loop.real_steps_per_iteration real steps with the policy (world models only)
+        collect  loop.real_steps_per_iteration real steps with the policy (world models only); the real games go on
+                 from one collection to the next
         checkpoint
 
 With ``world_model: none`` and no intrinsic reward it is a model-free agent. Every real step is counted once:
@@ -31,6 +32,7 @@ from agents.spec import AgentSpec
 from envs import AtariConfig, is_atari, make_vector_env
 from envs.config_data import to_dict
 from envs.files import atomic_write_text
+from envs.video import write_mp4
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
 from world_models.registry import world_model_entry
@@ -96,6 +98,7 @@ class ComposedAgent:
     def close(self) -> None:
         if self.learner is not None:
             self.learner.close()
+        self.place.gather([c.call("close") for c in self.collectors])
         self.place.close()
 
     # -- phases ----------------------------------------------------------------------------------------------
@@ -105,18 +108,23 @@ class ComposedAgent:
         policy = None if untrained else self.learner.acting_policy()
         share = steps // len(self.collectors)
         parts = self.place.gather([c.call("collect", share, policy) for c in self.collectors])
-        stores = [store for store, _ in parts]
-        if sum(s.num_transitions for s in stores) != steps:
-            raise RuntimeError(f"collectors returned {sum(s.num_transitions for s in stores)} steps, asked {steps}")
-        held = self.place.gather([part.call("add", self.progress["collections"], stores) for part in self.learners])
+        collected = sum(p.store.num_transitions for p in parts)
+        if collected != steps:
+            raise RuntimeError(f"collectors returned {collected} steps, asked {steps}")
+        held = self.place.gather([part.call("add", self.progress["collections"], parts) for part in self.learners])
         self.progress["collections"] += 1
         self.progress["real_steps"] += steps
         self.progress["data_steps"] += steps
         if any(h != self.progress["data_steps"] for h in held):
             raise RuntimeError(f"learners hold {held} real steps; {self.progress['data_steps']} were collected")
-        scores = [score for _, game_scores in parts for score in game_scores]
-        self.log({"real/steps": self.real_steps, "real/games_finished": len(scores),
-                  **({"real/episode_return_mean": float(np.mean(scores))} if scores else {})}, self.real_steps)
+        scores = [score for p in parts for score in p.scores]
+        metrics = {"real/steps": self.real_steps, "real/games_finished": len(scores),
+                   **({"real/episode_return_mean": float(np.mean(scores))} if scores else {})}
+        if self.learners:
+            games = self.place.gather([self.learners[0].call("games")])[0]
+            self.progress["open_games"] = games["open"]
+            metrics["real/longest_game_steps"] = games["longest_steps"]
+        self.log(metrics, self.real_steps)
 
     def _fit(self, iteration: int) -> None:
         loop = self.spec.loop
@@ -136,10 +144,11 @@ class ComposedAgent:
     def _evaluate_model(self, iteration: int) -> None:
         loop = self.spec.loop
         call = self.world.call("evaluate", loop.eval_horizons, loop.eval_sequences, self.seed + iteration)
-        quality = self.place.gather([call])[0]
+        quality, frames = self.place.gather([call])[0]
         if quality:
             self.log({f"world_model/heldout_{k}": v for k, v in quality.items()}, self.real_steps)
             self.progress["model_quality"].append({"iteration": iteration, **quality})
+            write_mp4(frames, self.workdir / "videos" / f"prediction_iter{iteration:02d}.mp4", fps=4, scale=3)
 
     def _improve(self, iteration: int) -> None:
         if self.spec.imagined:
@@ -273,6 +282,11 @@ class ComposedAgent:
 
     def _restore(self) -> None:
         folder = self.workdir / "checkpoints" / self.progress["checkpoint"]
+        cut = self.progress.pop("open_games", [])
+        if cut:  # the games the last session left open cannot go on: its envs are gone
+            self.progress.setdefault("cut_games", []).append({"real_steps": self.real_steps, "games": cut})
+            print(f"[agent] resumed at {self.real_steps} real steps: {len(cut)} unfinished game(s) cut at step(s) "
+                  f"{[g['step'] for g in cut]} (progress.json cut_games); new games started", flush=True)
         if self.learners:
             self.place.gather([part.call("load", folder) for part in self.learners])
             held = self.place.gather([part.call("load_data", folder, self.progress["collections"])

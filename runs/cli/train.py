@@ -33,9 +33,6 @@ def _train(args: argparse.Namespace) -> int:
     flags = {"agent": agent, "seed": args.seed, "device": args.device,
              "env": {"game": args.game} if args.game else None}
     if args.steps is not None:
-        if agent == "simple":
-            raise ValueError(f"--steps sets the budget of step-budgeted agents; the {agent} agent's real steps "
-                             "come from its preset")
         flags["loop"] = {"total_steps": args.steps}
     config, run = configure_run(entry.config_type(), agent_presets(agent, args.preset), args.overrides, flags,
                                 args.out, args.print_config)

@@ -27,11 +27,10 @@ class AgentEntry:
 
 
 _COMPOSED = ("runs.train.composed", "ComposedTrainConfig", "train_composed")
-# ppo, rllib and simple-ray are presets of the composed agent; simple still runs its own in-process loop
-# (agents/simple.py), which keeps real games going across collections.
+# Every agent is the composed agent; the names are preset families (runs/presets/<name>-*.yaml).
 AGENTS = {
     "ppo": AgentEntry(*_COMPOSED, "ppo-atari100k"),
-    "simple": AgentEntry("runs.train.simple", "SimPLeTrainConfig", "train_simple", "paper"),
+    "simple": AgentEntry(*_COMPOSED, "paper"),
     "simple-ray": AgentEntry(*_COMPOSED, "paper"),
     "rllib": AgentEntry(*_COMPOSED, "rllib-atari100k"),
     "composed": AgentEntry(*_COMPOSED, "composed-simple-paper"),

@@ -1,6 +1,6 @@
 """``workbench train``: the one job skeleton. An agent composed from registered components (:class:`AgentSpec`),
-run by the one loop in a run directory, in this process or on Ray (``runtime.kind``). ``--agent ppo``, ``rllib``
-and ``simple-ray`` are presets of it (``runs/presets/{ppo,rllib,simple-ray}-*.yaml``); ``composed`` is any other
+run by the one loop in a run directory, in this process or on Ray (``runtime.kind``). ``--agent ppo``, ``rllib``,
+``simple`` and ``simple-ray`` are presets of it (``runs/presets/<agent>-*.yaml``); ``composed`` is any other
 combination.
 
     check every value (the config is built before the run directory is made)
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,6 @@ from envs.validate import require_range
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
-from runs.train.simple import phase_progress
 
 SIMPLE_MODELS = ("simple", "simple_deterministic")  # models whose checkpoints `replay --dream` reads
 
@@ -41,7 +41,7 @@ class ComposedTrainConfig(AgentSpec):
         iteration_eval_episodes: games of an evaluation after every iteration (``eval/*`` curves; 0: none).
     """
 
-    agent: Literal["composed", "ppo", "rllib", "simple-ray"] = "composed"
+    agent: Literal["composed", "ppo", "rllib", "simple", "simple-ray"] = "composed"
     env: AtariConfig = field(default_factory=AtariConfig)
     seed: int = 0
     device: str = "cpu"
@@ -92,6 +92,21 @@ class ComposedTrainConfig(AgentSpec):
             bundles.append({"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
         bundles += [{"CPU": runtime.intrinsic_cpus}] * (len(self.intrinsic) + self.features.cswm_fit)
         return [{k: v for k, v in b.items() if v} for b in bundles if any(b.values())]
+
+
+def phase_progress(phases: int, desc: str, progress: bool,
+                   real_steps: Callable[[], int]) -> tuple[Any, Callable[[str, float], None]]:
+    """A progress bar over a run's ``phases`` and the ``on_phase`` callback that advances it, writing one line
+    per finished phase with the real steps taken so far."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=phases, unit="phase", disable=not progress, desc=desc, dynamic_ncols=True)
+
+    def phase_done(phase: str, seconds: float) -> None:
+        bar.update(1)
+        bar.write(f"{phase} done in {seconds:.1f}s; real steps {real_steps()}")
+
+    return bar, phase_done
 
 
 def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
