@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from envs import AtariConfig
 from envs.files import atomic_write, read_checkpoint
 from intrinsic.registry import register_intrinsic
 from runs.cli import main
@@ -156,6 +157,29 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     assert results["simulated_steps"] == 3 * 32
     store = np.load(out / results["checkpoint"] / "store.npz")
     assert int((store["step"] > 0).sum()) == 160  # every real step in the data once
+
+
+def test_extend_continues_a_collectors_game_across_parts():
+    """A game that goes on from one collection to the next stays one episode: the next part's first row (the same
+    observation as the tail) is dropped and its successors link to the tail, steps carried on."""
+    from agents.composed.parts import RealCollector, RealData
+
+    env = AtariConfig(game="Pong", obs="rgb64")
+    collector = RealCollector(env, num_envs=2, seed=0)
+    data = RealData(env.observation_shape, env.frame_stack, 1000)
+    for collection in range(3):
+        data.add(collection, [collector.collect(20)])
+    collector.close()
+    store = data.store
+    assert store.num_transitions == 60 and store.num_episodes == 2 and store.size == 62
+    assert sorted(store.step[: store.size].tolist()) == sorted(list(range(31)) * 2)
+    assert [g["step"] for g in data.games()["open"]] == [30, 30]
+    # a sequence may span the join, and its frames are consecutive real frames of one game
+    batch = store.sequences(4, 20, batch=8, rng=np.random.default_rng(0))
+    assert batch["frames"].shape == (8, 24, 64, 64, 3) and (batch["action"] >= 0).all()
+    fresh = RealData(env.observation_shape, env.frame_stack, 1000)
+    fresh.add(0, [RealCollector(env, num_envs=2, seed=0).collect(20)])
+    assert np.array_equal(fresh.store.frames[: fresh.store.size], store.frames[: fresh.store.size])
 
 
 # -- components registered from outside the packages (item 6) ----------------------------------------------

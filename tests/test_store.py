@@ -131,3 +131,4 @@ def test_extend_appends_another_stores_episodes_unchanged():
         merged.extend(a)
     with pytest.raises(ValueError, match="cannot extend"):
         merged.extend(ExperienceStore((3, 2, 2), frame_stack=3, capacity=10))
+
