@@ -1,8 +1,8 @@
 """Policy learners by name, and the one function that builds a learner for the world its policy trains in.
 
-    sb3-ppo      stable-baselines3 PPO (agents/ppo.py), in this process
+    sb3-ppo      stable-baselines3 PPO (sb3_ppo.py), in this process
     rllib-ppo    RLlib PPO   \\
-    rllib-appo   RLlib APPO   > agents/rllib_learner.py, sampled by RLlib env runners
+    rllib-appo   RLlib APPO   > rllib/learner.py, sampled by RLlib env runners
     rllib-dqn    RLlib DQN   /
 
 Both families meet :class:`agents.protocols.PolicyLearner`; nothing outside ``agents/`` reaches past it.

@@ -1,6 +1,6 @@
 """RLlib (new API stack) behind the PolicyLearner protocol, on our envs or any registered env spec.
 
-Checkpoints (format in ``agents/rllib_policy.py``) hold the RLModule's weights, the optimiser's state and the
+Checkpoints (format in ``agents/learners/rllib/policy.py``) hold the RLModule's weights, the optimiser's state and the
 step count as plain tensors and numbers.
 """
 from __future__ import annotations
