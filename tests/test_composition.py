@@ -153,9 +153,15 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     process.wait()
     done = json.loads((out / "progress.json").read_text())["iterations_done"]
     assert not (out / "results.json").exists() and done >= 0
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"step": 96, "world_model/lo')  # a line cut mid-write by the kill
     results = train(tmp_path, "loop.iterations=3")
     assert results["agent_steps"] == 64 + 3 * 32
     assert results["simulated_steps"] == 3 * 32
+    # metrics logged after the checkpoint in force were dropped and logged again once: one value per (step, key)
+    logged = [(m["step"], k) for m in read_metrics(out) for k in m if k != "step"]
+    assert len(logged) == len(set(logged)) and ("real/steps" in {k for _, k in logged})
+    assert sorted(s for s, k in logged if k == "real/steps") == [64, 96, 128, 160]
     store = np.load(out / results["checkpoint"] / "store.npz")
     assert int((store["step"] > 0).sum()) == 160  # every real step in the data once
 

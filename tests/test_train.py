@@ -89,3 +89,25 @@ def test_same_seed_gives_the_same_run(tmp_path):
     (scores_a, state_a), (scores_b, state_b) = runs
     assert scores_a == scores_b
     assert all(torch.equal(state_a["policy"][k], state_b["policy"][k]) for k in state_a["policy"])
+
+
+def test_metrics_log_drops_what_followed_the_checkpoint_and_repairs_a_cut_line(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from runs.metrics import MetricsLog
+
+    log = MetricsLog(tmp_path)
+    log.log({"a": 1.0}, 10)
+    log.log({"a": 2.0}, 20)
+    at_checkpoint = log.lines
+    log.log({"a": 3.0}, 30)  # logged after the checkpoint: the resumed run logs step 30 again
+    log.close()
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 40, "a"')
+    resumed = MetricsLog(tmp_path, resume_step=20, keep_lines=at_checkpoint)
+    resumed.log({"a": 4.0}, 30)
+    resumed.close()
+    assert read_metrics(tmp_path) == [{"step": 10, "a": 1.0}, {"step": 20, "a": 2.0}, {"step": 30, "a": 4.0}]
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("a")] == [(10, 1.0), (20, 2.0), (30, 4.0)]

@@ -44,15 +44,18 @@ ENCODER = "encoder"  # the C-SWM learner of features.cswm_fit, saved as encoder.
 class ComposedAgent:
     """Runs ``spec`` on ``env`` (train mode), checkpointing into ``workdir``; ``log`` receives metrics with the
     real agent steps so far, ``on_phase`` each finished phase and its seconds, ``on_iteration`` the agent at the
-    end of each iteration, before its checkpoint (e.g. to evaluate the policy)."""
+    end of each iteration, before its checkpoint (e.g. to evaluate the policy); ``on_checkpoint`` returns what to
+    record in ``progress.json`` with each checkpoint (e.g. the metrics lines written so far)."""
 
     def __init__(self, spec: AgentSpec, env: AtariConfig, workdir: str | Path, seed: int = 0, device: str = "cpu",
                  log: Log | None = None, on_phase: Callable[[str, float], None] | None = None,
-                 on_iteration: Callable[[ComposedAgent], None] | None = None) -> None:
+                 on_iteration: Callable[[ComposedAgent], None] | None = None,
+                 on_checkpoint: Callable[[], dict[str, Any]] | None = None) -> None:
         self.spec, self.env, self.seed, self.device = spec, env, seed, device
         self.workdir, self.log = Path(workdir), log or (lambda m, s: None)
         self.on_phase = on_phase or (lambda phase, seconds: None)
         self.on_iteration = on_iteration or (lambda agent: None)
+        self.on_checkpoint = on_checkpoint or dict  # what the caller records with each checkpoint
         (self.workdir / "checkpoints").mkdir(parents=True, exist_ok=True)
         probe = make_vector_env(env.game, 1, env)
         self.obs_space, self.num_actions = probe.single_observation_space, int(probe.single_action_space.n)
@@ -275,7 +278,7 @@ class ComposedAgent:
         if self.learner is not None:
             self.learner.save(folder / "policy.pt")
         previous = self.progress.get("checkpoint")
-        self.progress.update(iterations_done=iteration, checkpoint=folder.name)
+        self.progress.update(iterations_done=iteration, checkpoint=folder.name, **self.on_checkpoint())
         atomic_write_text(self.workdir / "progress.json", json.dumps(self.progress, indent=2))
         if previous and previous != folder.name:
             shutil.rmtree(self.workdir / "checkpoints" / previous, ignore_errors=True)

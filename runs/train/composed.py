@@ -118,10 +118,11 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
         from runs.ray_cluster import connect
 
         connect()
-    metrics = MetricsLog(run.path)
+    metrics = _metrics(run)
     agent = None
     try:
-        agent = ComposedAgent(config, config.env, run.path, config.seed, config.device, metrics.log)
+        agent = ComposedAgent(config, config.env, run.path, config.seed, config.device, metrics.log,
+                              on_checkpoint=lambda: {"metrics_lines": metrics.lines})
         bar, agent.on_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress,
                                              lambda: agent.real_steps)
         evaluations: dict[int, dict[str, Any]] = {}  # real steps -> the evaluation after that iteration
@@ -148,6 +149,16 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
             agent.close()
     run.finish(results)
     return json.loads(json.dumps(results))
+
+
+def _metrics(run: RunDir) -> MetricsLog:
+    """The run's metrics log; resuming, reconciled with the checkpoint in force: what was logged after it is
+    dropped (the resumed run logs it again)."""
+    progress = run.path / "progress.json"
+    if not progress.exists():
+        return MetricsLog(run.path)
+    record = json.loads(progress.read_text())
+    return MetricsLog(run.path, resume_step=record["real_steps"], keep_lines=record.get("metrics_lines"))
 
 
 def evaluate(config: ComposedTrainConfig, policy: Any, episodes: int, seed: int) -> dict[str, Any]:
