@@ -71,6 +71,7 @@ class RunDir:
         if saved.exists():
             self._require_same_config(yaml.safe_load(saved.read_text()))
             self.resumed = True
+            self._remove_partial_writes()
         elif self.path.exists() and any(self.path.iterdir()):
             raise RunError(f"{self.path} exists and is not a run directory (no config.yaml); choose another --out")
         else:
@@ -102,6 +103,14 @@ class RunDir:
     def finish(self, results: dict[str, Any]) -> Path:
         """Write ``results.json``, which marks the run finished."""
         return atomic_write_text(self.results_path, json.dumps(results, indent=2))
+
+    def _remove_partial_writes(self) -> None:
+        """Temp files of atomic writes a killed run left behind (``.<name>.<random>.tmp<suffix>``): never
+        renamed into place, so nothing reads them."""
+        for partial in self.path.rglob(".*.tmp*"):
+            if partial.is_file():
+                partial.unlink()
+                print(f"removed {partial.relative_to(self.path)}: a write the last run did not finish", flush=True)
 
     def _resume_point(self) -> str | None:
         """The checkpoint a start resumes from: the loop's adopted folder (``progress.json``), or the newest

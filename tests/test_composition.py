@@ -155,6 +155,9 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     assert not (out / "results.json").exists() and done >= 0
     with open(out / "metrics.jsonl", "a") as f:
         f.write('{"step": 96, "world_model/lo')  # a line cut mid-write by the kill
+    partial = out / "checkpoints" / "iteration_002" / ".policy.pt.k3j2.tmp.pt"  # a checkpoint write cut short
+    partial.parent.mkdir(exist_ok=True)
+    partial.write_bytes(b"PK half")
     results = train(tmp_path, "loop.iterations=3")
     assert results["agent_steps"] == 64 + 3 * 32
     assert results["simulated_steps"] == 3 * 32
@@ -162,6 +165,7 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     logged = [(m["step"], k) for m in read_metrics(out) for k in m if k != "step"]
     assert len(logged) == len(set(logged)) and ("real/steps" in {k for _, k in logged})
     assert sorted(s for s, k in logged if k == "real/steps") == [64, 96, 128, 160]
+    assert not partial.exists()
     store = np.load(out / results["checkpoint"] / "store.npz")
     assert int((store["step"] > 0).sum()) == 160  # every real step in the data once
 
