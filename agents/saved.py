@@ -116,7 +116,9 @@ def _from_checkpoint(path: Path) -> SavedAgent:
         raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no config.yaml above it)")
     config = yaml.safe_load((run / "config.yaml").read_text())
     env_config = AtariConfig(**config["env"])
-    meta = {"env_id": env_config.game, "run": str(run), "checkpoint": str(path.relative_to(run))}
+    checkpoint = str(path.relative_to(run))
+    # Not the final policy, even of a finished run: evaluations record it so, and the leaderboard refuses them.
+    meta = {"env_id": env_config.game, "run": str(run), "checkpoint": checkpoint, "policy": f"checkpoint {checkpoint}"}
     if str(config.get("learner", "sb3")).startswith("rllib") or config.get("agent") == "rllib":
         from agents.learners.rllib.policy import policy_from_checkpoint
 

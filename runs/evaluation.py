@@ -105,7 +105,7 @@ def evaluate_agent(agent, config: EvalConfig, label: str, progress: bool = True)
     bar.close()
     return {
         "format": RESULTS_FORMAT, "agent": label, "game": find_game(agent.env_id).name if is_atari(agent.env_id)
-        else agent.env_id, "policy": "final", "protocol": PROTOCOL_VERSION,
+        else agent.env_id, "policy": agent.meta.get("policy", "final"), "protocol": PROTOCOL_VERSION,
         "env": dataclasses.asdict(env_config), "eval": dataclasses.asdict(config), "scores": scores,
         **score_summary(scores, agent.env_id), "source": agent.meta.get("run"),
     }

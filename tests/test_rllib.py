@@ -145,8 +145,14 @@ def test_rllib_agent_on_pong_evaluates_each_iteration_and_leaves_a_playable_agen
     obs, _ = env.reset(seed=0)
     assert agent.act(obs[None]).shape == (1,) and agent.meta["learner"] == "rllib-ppo"
     assert [m["step"] for m in read_metrics(out) if "eval/score_mean" in m] == [64, 128]
-    # The policy checkpoint inside its iteration folder plays too.
-    assert agents.load(out / results["checkpoint"] / "policy.pt").act(obs[None]).shape == (1,)
+    # The policy checkpoint inside its iteration folder plays too, and is never taken for the final policy.
+    checkpoint = agents.load(out / results["checkpoint"] / "policy.pt")
+    assert checkpoint.act(obs[None]).shape == (1,) and checkpoint.meta["policy"] == "checkpoint " + \
+        f"{results['checkpoint']}/policy.pt"
+    assert main(["evaluate", str(out / results["checkpoint"] / "policy.pt"), "--episodes", "1", "--envs", "1",
+                 "--max-frames", "400", "--no-progress", "--out", str(tmp_path / "mid.json")]) == 0
+    assert json.loads((tmp_path / "mid.json").read_text())["policy"].startswith("checkpoint ")
+    assert main(["leaderboard", str(tmp_path / "mid.json"), "--out", str(tmp_path / "board")]) == 2
 
 
 def test_rllib_agent_with_arrow_of_time_on_vase_world(ray_local, tmp_path):
