@@ -16,6 +16,7 @@ import yaml
 
 from envs.files import atomic_write_text
 from runs.manifest import machine_manifest
+from runs.run_lock import LOCK_NAME, acquire, release
 
 DEFAULT_ROOT = Path("runs-out")
 
@@ -56,15 +57,21 @@ def default_run_path(config: dict[str, Any], name: str) -> Path:
 
 class RunDir:
     """Open ``path`` for ``config``: create it, or resume it if it holds an unfinished run of the same config.
+    The directory is locked for this process (``runs/run_lock.py``) until it finishes or exits; ``steal_lock``
+    takes over any holder's lock (a restarted sweep trial).
 
     Raises:
         RunError: the directory holds a finished run, a run of another config, or other files.
+        DirectoryInUse: another live process writes to it.
     """
 
-    def __init__(self, path: str | Path, config: dict[str, Any], seeds: dict[str, int]) -> None:
+    def __init__(self, path: str | Path, config: dict[str, Any], seeds: dict[str, int],
+                 steal_lock: bool = False) -> None:
         self.path = Path(path)
         self.config = config
         saved = self.path / "config.yaml"
+        if self.path.is_dir():  # one writer: refused at once while another live process holds the directory
+            acquire(self.path, steal=steal_lock)
         if self.results_path.exists():
             raise RunError(f"{self.path} holds a finished run (results.json); pass --out with a new directory "
                            "or move the old one away")
@@ -72,11 +79,12 @@ class RunDir:
             self._require_same_config(yaml.safe_load(saved.read_text()))
             self.resumed = True
             self._remove_partial_writes()
-        elif self.path.exists() and any(self.path.iterdir()):
+        elif self.path.exists() and any(p.name != LOCK_NAME for p in self.path.iterdir()):
             raise RunError(f"{self.path} exists and is not a run directory (no config.yaml); choose another --out")
         else:
             self.resumed = False
             self.checkpoints.mkdir(parents=True, exist_ok=True)
+            acquire(self.path, steal=steal_lock)
             atomic_write_text(saved, yaml.safe_dump(config, sort_keys=False))
         self._record_start(seeds)
 
@@ -101,8 +109,10 @@ class RunDir:
             old.unlink()
 
     def finish(self, results: dict[str, Any]) -> Path:
-        """Write ``results.json``, which marks the run finished."""
-        return atomic_write_text(self.results_path, json.dumps(results, indent=2))
+        """Write ``results.json``, which marks the run finished, and let go of the directory."""
+        written = atomic_write_text(self.results_path, json.dumps(results, indent=2))
+        release(self.path)
+        return written
 
     def _remove_partial_writes(self) -> None:
         """Temp files of atomic writes a killed run left behind (``.<name>.<random>.tmp<suffix>``): never

@@ -111,3 +111,22 @@ def test_metrics_log_drops_what_followed_the_checkpoint_and_repairs_a_cut_line(t
     events = EventAccumulator(str(tmp_path / "tb"))
     events.Reload()
     assert [(e.step, e.value) for e in events.Scalars("a")] == [(10, 1.0), (20, 2.0), (30, 4.0)]
+
+
+def test_a_second_writer_is_refused_at_once_and_a_dead_ones_lock_taken_over(tmp_path, capsys):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "runs.cli", *TINY, "--out", str(out), "loop.total_steps=384"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=Path(__file__).parent.parent)
+    deadline = time.time() + 120
+    while not (out / "config.yaml").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert main([*TINY, "--out", str(out), "loop.total_steps=384"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"is in use by pid {proc.pid} on" in err and len(err.splitlines()) == 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert main([*TINY, "--out", str(out), "loop.total_steps=384"]) == 0
+    assert f"took over the lock of {out} from pid {proc.pid}" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["agent_steps"] == 384
+    assert not (out / ".lock").exists()  # a finished run lets go of its directory

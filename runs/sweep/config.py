@@ -20,6 +20,7 @@ from envs.validate import require_range
 from runs.configs import to_dict
 from runs.evaluation import EvalConfig
 from runs.run_dir import DEFAULT_ROOT, RunError, config_differences, config_hash
+from runs.run_lock import acquire
 from runs.train import agent_entry, build_agent_config
 
 
@@ -118,11 +119,14 @@ def open_sweep(config: SweepConfig) -> Path:
     """Create the sweep directory, or reopen it for the same sweep; refuse one holding another sweep."""
     path = config.path
     saved = path / "sweep.yaml"
+    if path.is_dir():
+        acquire(path)  # one driver per sweep directory
     if saved.exists():
         differs = config_differences(yaml.safe_load(saved.read_text()), config.identity())
         if differs:
             raise RunError(f"{path} holds a different sweep (differs at {sorted(differs)}); pass --out")
     else:
         path.mkdir(parents=True, exist_ok=True)
+        acquire(path)
         atomic_write_text(saved, yaml.safe_dump(config.identity(), sort_keys=False))
     return path

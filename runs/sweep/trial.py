@@ -34,7 +34,8 @@ def _train(params: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         return json.loads((run_dir / "results.json").read_text())
     entry = agent_entry(params["agent"])
     config = from_dict(entry.config_type(), params["config"])
-    run = RunDir(run_dir, params["config"], seeds={"seed": params["seed"]})
+    # Tune runs one copy of a trial at a time: a restarted trial takes over its dead predecessor's lock.
+    run = RunDir(run_dir, params["config"], seeds={"seed": params["seed"]}, steal_lock=True)
     return entry.train()(config, run, progress=False)
 
 
