@@ -38,9 +38,7 @@ def test_tiny_simple_run_is_killed_then_resumes_and_finishes(tmp_path):
 
     assert main([*TINY, "--out", str(out)]) == 0
     progress = json.loads((out / "progress.json").read_text())
-    assert progress["iterations_done"] == 1
-    assert list(progress["seconds"]) == ["collect_random", "fit_0", "policy_0", "collect_0", "fit_1", "policy_1",
-                                         "collect_1"]
+    assert progress["iterations_done"] == 1 and progress["collections"] == 3  # the first + one per iteration
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["starts"]) == 2
     # the 8 games open at the kill (32 steps each after the first collection, 48 after the second) were cut
