@@ -246,6 +246,20 @@ class AgentSpec:
             raise ValueError(f"loop.real_steps_per_iteration={loop.real_steps_per_iteration} must be a multiple of "
                              f"one RLlib iteration ({self.rllib_config.steps_per_iteration} agent steps)")
 
+    def actor_resources(self) -> dict[str, list[dict[str, float]]]:
+        """Ray resources of each actor the loop starts with ``runtime.kind=ray``, by kind, in start order (RLlib
+        starts the env runners: :meth:`env_runner_bundles`)."""
+        runtime = self.runtime
+        return {"collectors": [{"CPU": runtime.collector_cpus}] * runtime.collectors,
+                "world-model learner": [{"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus}]
+                if self.imagined else [],
+                "intrinsic learners": [{"CPU": runtime.intrinsic_cpus}] * (len(self.intrinsic)
+                                                                           + self.features.cswm_fit)}
+
+    def env_runner_bundles(self) -> list[dict[str, float]]:
+        """One bundle per remote RLlib env runner (none for stable-baselines3)."""
+        return self.rllib_config.env_runner_bundles() if learner_entry(self.learner).family == "rllib" else []
+
     def policy_steps(self, iteration: int) -> int:
         """Steps the policy learns in ``iteration``: imagined (updates x steps per update) or real."""
         if not self.imagined:

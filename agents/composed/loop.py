@@ -188,11 +188,11 @@ class ComposedAgent:
 
     def _start_parts(self) -> None:
         spec, runtime, loop = self.spec, self.spec.runtime, self.spec.loop
-        rllib = learner_entry(spec.learner).family == "rllib"
-        runners = spec.rllib_config.num_env_runners if rllib else 0
-        self.place = LocalPlacement() if runtime.kind == "local" else RayPlacement(first_bundle=1 + runners)
+        runners = spec.env_runner_bundles()
+        resources = spec.actor_resources()
+        self.place = LocalPlacement() if runtime.kind == "local" else RayPlacement(first_bundle=1 + len(runners))
         if runtime.kind == "ray":
-            self._require_fits(runners * spec.rllib_config.cpus_per_env_runner if rllib else 0.0)
+            self._require_fits(resources, sum(b.get("CPU", 0.0) for b in runners))
         capacity = int(loop.total_real_steps * 1.1) + 64 * loop.real_envs * (loop.iterations + 1)
         shape = self.obs_space.shape
         stack = self.env.frame_stack if is_atari(self.env.game) else 1  # other envs' observations are kept whole
@@ -200,15 +200,15 @@ class ComposedAgent:
         data = spec_data.make() if self.place.shares_memory else spec_data
         seeds = np.random.SeedSequence([self.seed, self.progress["collections"]]).generate_state(runtime.collectors)
         self.collectors = [self.place.start(RealCollector, self.env, loop.real_envs // runtime.collectors, int(s),
-                                            resources={"CPU": runtime.collector_cpus}) for s in seeds]
+                                            resources=bundle) for s, bundle in zip(seeds, resources["collectors"])]
         self.world = None
         if spec.imagined:
             device = "cuda" if runtime.learner_gpus > 0 else self.device
             self.world = self.place.start(WorldModelLearner, world_model_entry(spec.world_model), spec.model,
                                           self.num_actions, data,
                                           device, self.seed, loop.heldout_every,
-                                          resources={"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
-        intrinsic = {"CPU": runtime.intrinsic_cpus}
+                                          resources=resources["world-model learner"][0])
+        intrinsic = resources["intrinsic learners"][0] if resources["intrinsic learners"] else {}
         self.rewards = [self.place.start(IntrinsicLearner, intrinsic_entry(t.name), t.config, t.name, data,
                                          self.device, self.seed, resources=intrinsic) for t in spec.intrinsic]
         self.encoder = None
@@ -219,12 +219,11 @@ class ComposedAgent:
                                             self.device, self.seed, resources=intrinsic)
         self.learners = [p for p in [self.world, *self.rewards, self.encoder] if p is not None]
 
-    def _require_fits(self, runner_cpus: float) -> None:
+    def _require_fits(self, resources: dict[str, list[dict[str, float]]], runner_cpus: float) -> None:
+        """Refuse actors that cannot all be placed at once (they would wait forever)."""
         runtime = self.spec.runtime
-        need = {"collectors": runtime.collectors * runtime.collector_cpus,
-                "world-model learner": runtime.learner_cpus if self.spec.imagined else 0.0,
-                "intrinsic learners": runtime.intrinsic_cpus * (len(self.spec.intrinsic) + self.spec.features.cswm_fit),
-                "env runners": runner_cpus}
+        need = {kind: sum(b.get("CPU", 0.0) for b in bundles) for kind, bundles in resources.items()}
+        need["env runners"] = runner_cpus
         have = cluster_free_resources()
         if sum(need.values()) > have.get("CPU", 0.0) + 1e-9:
             parts = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)

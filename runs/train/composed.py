@@ -83,15 +83,8 @@ class ComposedTrainConfig(AgentSpec):
 
     def actor_bundles(self) -> list[dict[str, float]]:
         """Resources of the Ray actors this run starts, env runners first (a sweep reserves them per trial)."""
-        if self.runtime.kind != "ray":
-            return self.rllib_config.env_runner_bundles() if learner_entry(self.learner).family == "rllib" else []
-        runtime = self.runtime
-        bundles = self.rllib_config.env_runner_bundles() if learner_entry(self.learner).family == "rllib" else []
-        bundles += [{"CPU": runtime.collector_cpus}] * runtime.collectors
-        if self.imagined:
-            bundles.append({"CPU": runtime.learner_cpus, "GPU": runtime.learner_gpus})
-        bundles += [{"CPU": runtime.intrinsic_cpus}] * (len(self.intrinsic) + self.features.cswm_fit)
-        return [{k: v for k, v in b.items() if v} for b in bundles if any(b.values())]
+        actors = [b for group in self.actor_resources().values() for b in group] if self.runtime.kind == "ray" else []
+        return [{k: v for k, v in b.items() if v} for b in self.env_runner_bundles() + actors if any(b.values())]
 
 
 def phase_progress(phases: int, desc: str, progress: bool,
