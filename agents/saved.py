@@ -18,13 +18,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-import yaml
 
 from agents.learners.sb3_ppo import build_policy, load_checkpoint
-from envs import AtariConfig, make_vector_env
-from envs.files import atomic_write, atomic_write_text, read_checkpoint
+from envs import AtariConfig, check_env_id, make_vector_env
+from envs.config_data import from_dict
+from envs.files import atomic_write_text, read_checkpoint, read_json, read_yaml, save_torch
 
 AGENT_FORMAT = "rl-workbench/agent-v1"
+AGENT_KEYS = ("format", "learner", "env_id", "env", "observation_space", "action_space")
 POLICY_FORMAT = "rl-workbench/policy-v1"
 
 
@@ -64,7 +65,7 @@ def save_agent(path: str | Path, policy: torch.nn.Module, env_id: str, env_confi
         **(extra or {}),
     }
     state = {"format": POLICY_FORMAT, "weights": policy.state_dict()}
-    atomic_write(path / "policy.pt", lambda tmp: torch.save(state, tmp))
+    save_torch(state, path / "policy.pt")
     atomic_write_text(path / "agent.json", json.dumps(meta, indent=2))
     return path
 
@@ -93,19 +94,37 @@ def load(path: str | Path) -> SavedAgent:
 
 
 def _from_agent_dir(path: Path) -> SavedAgent:
-    try:
-        meta = json.loads((path / "agent.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path / 'agent.json'} is not readable JSON: {e}") from e
-    if meta.get("format") != AGENT_FORMAT:
-        raise ValueError(f"{path} is not a saved agent of format {AGENT_FORMAT!r} (found {meta.get('format')!r})")
-    env_config = AtariConfig(**meta["env"])
-    if str(meta.get("learner", "")).startswith("rllib-"):
+    meta = read_json(path / "agent.json", "saved-agent")
+    if not isinstance(meta, dict) or meta.get("format") != AGENT_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{path} is not a saved agent of format {AGENT_FORMAT!r} (found {found!r})")
+    missing = sorted(set(AGENT_KEYS) - set(meta))
+    if missing:
+        raise ValueError(f"{path / 'agent.json'} lacks {missing}; a saved agent holds {list(AGENT_KEYS)}")
+    check_env_id(meta["env_id"])
+    env_config = from_dict(AtariConfig, meta["env"], "env")
+    spaces = _env_spaces(meta["env_id"], env_config)
+    _require_spaces(path, meta, *spaces)
+    if str(meta["learner"]).startswith("rllib-"):
         policy = _rllib_policy(meta)
     else:
-        policy = _policy_for(meta["env_id"], env_config, meta.get("features"))
-    policy.load_state_dict(read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"])
+        policy = build_policy(*spaces, meta.get("features"))
+    weights = read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"]
+    try:
+        policy.load_state_dict(weights)
+    except RuntimeError as e:  # shapes or names that do not fit the network agent.json describes
+        raise ValueError(f"{path / 'policy.pt'} does not fit the policy {path / 'agent.json'} describes "
+                         f"(learner {meta['learner']!r}, env {meta['env_id']!r}): {str(e).splitlines()[0]}") from e
     return SavedAgent(meta["env_id"], env_config, policy.eval(), {**meta, "path": str(path)})
+
+
+def _require_spaces(path: Path, meta: dict[str, Any], observations: gym.Space, actions: gym.Space) -> None:
+    """The env that ``agent.json`` names must give the observations and actions the agent was trained on."""
+    saved = (tuple(meta["observation_space"]["shape"]), int(meta["action_space"]["n"]))
+    built = (tuple(observations.shape), int(actions.n))
+    if saved != built:
+        raise ValueError(f"{path / 'agent.json'}: env {meta['env_id']!r} gives observations {built[0]} and "
+                         f"{built[1]} actions, but the agent was trained on {saved[0]} and {saved[1]}")
 
 
 def _from_checkpoint(path: Path) -> SavedAgent:
@@ -114,8 +133,10 @@ def _from_checkpoint(path: Path) -> SavedAgent:
     run = next((p for p in path.parents[:3] if (p / "config.yaml").exists()), None)
     if run is None:
         raise ValueError(f"{path}: a checkpoint is loadable only inside its run directory (no config.yaml above it)")
-    config = yaml.safe_load((run / "config.yaml").read_text())
-    env_config = AtariConfig(**config["env"])
+    config = read_yaml(run / "config.yaml", "run config")
+    if not isinstance(config, dict) or not isinstance(config.get("env"), dict):
+        raise ValueError(f"{run / 'config.yaml'} is not an agent's run config (no env mapping)")
+    env_config = from_dict(AtariConfig, config["env"], "env")
     checkpoint = str(path.relative_to(run))
     # Not the final policy, even of a finished run: evaluations record it so, and the leaderboard refuses them.
     meta = {"env_id": env_config.game, "run": str(run), "checkpoint": checkpoint, "policy": f"checkpoint {checkpoint}"}
@@ -132,9 +153,14 @@ def _from_checkpoint(path: Path) -> SavedAgent:
 
 
 def _policy_for(env_id: str, env_config: AtariConfig, features: dict[str, Any] | None) -> torch.nn.Module:
+    return build_policy(*_env_spaces(env_id, env_config), features)
+
+
+def _env_spaces(env_id: str, env_config: AtariConfig) -> tuple[gym.Space, gym.Space]:
+    """(observation space, action space) of one env of ``env_id`` under ``env_config``."""
     env: gym.vector.VectorEnv = make_vector_env(env_id, 1, env_config)
     try:
-        return build_policy(env.single_observation_space, env.single_action_space, features)
+        return env.single_observation_space, env.single_action_space
     finally:
         env.close()
 

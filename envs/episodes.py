@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.files import atomic_write
+from envs.files import save_npz
 
 FORMAT = "rl-workbench/episodes-v1"
 
@@ -85,8 +85,7 @@ class EpisodeDataset:
     def save(self, path: str | Path) -> Path:
         """Compressed ``.npz`` (the renders are mostly background), written atomically."""
         meta = json.dumps({"format": FORMAT, "stack": self.stack, "info": self.info})
-        return atomic_write(path, lambda tmp: np.savez_compressed(
-            tmp, frames=self.frames, actions=self.actions, meta=np.array(meta)))
+        return save_npz(path, {"frames": self.frames, "actions": self.actions, "meta": np.array(meta)}, compress=True)
 
     @classmethod
     def load(cls, path: str | Path) -> EpisodeDataset:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.files import atomic_write
+from envs.files import save_npz
 
 _FORMAT_VERSION = 1
 _COLUMNS = ("prev", "step", "episode", "action", "reward", "raw_reward", "terminated", "truncated", "life_lost")
@@ -214,12 +214,7 @@ class ExperienceStore:
         """Write atomically (temp file + rename) as an uncompressed ``.npz``."""
         arrays = {name: getattr(self, name)[: self.size] for name in ("frames", *_COLUMNS)}
         meta = np.array([_FORMAT_VERSION, self.frame_stack, self.num_episodes, self.capacity], np.int64)
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.savez(f, meta=meta, obs_shape=np.array(self.obs_shape), **arrays)
-
-        atomic_write(path, write)
+        save_npz(path, {"meta": meta, "obs_shape": np.array(self.obs_shape), **arrays})
 
     @classmethod
     def load(cls, path: str | Path, num_streams: int = 1) -> ExperienceStore:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from envs import ExperienceStore
-from envs.files import atomic_write, read_checkpoint
+from envs.files import read_checkpoint, save_torch
 from envs.validate import require_range
 from world_models.cswm import CSWM, CSWMConfig
 from world_models.cswm.adapter import to_model_input
@@ -95,7 +95,7 @@ class CSWMCuriosity:
 
     def save(self, path: str | Path) -> None:
         state = self.state()
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        save_torch(state, path)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> CSWMCuriosity:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from envs import ExperienceStore
-from envs.files import atomic_write, read_checkpoint
+from envs.files import read_checkpoint, save_torch
 from intrinsic.config import ArrowOfTimeConfig
 from intrinsic.objectives import episode_lengths, functional_loss, time_regression_loss
 
@@ -156,7 +156,7 @@ class ArrowOfTime:
 
     def save(self, path: str | Path) -> None:
         state = self.state()
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        save_torch(state, path)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> ArrowOfTime:

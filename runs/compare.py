@@ -1,12 +1,10 @@
 """``workbench compare``: finished SimPLe runs side by side, world-model quality and score in one table."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from envs.files import read_json, read_yaml
 from runs.leaderboard import markdown_table
 
 
@@ -15,7 +13,7 @@ def run_row(path: Path) -> dict[str, Any]:
     results_path, config_path = path / "results.json", path / "config.yaml"
     if not results_path.exists() or not config_path.exists():
         raise ValueError(f"{path} is not a finished run directory (needs results.json and config.yaml)")
-    results, config = json.loads(results_path.read_text()), yaml.safe_load(config_path.read_text())
+    results, config = read_json(results_path, "results"), read_yaml(config_path, "run config")
     if not results.get("model_quality"):
         raise ValueError(f"{path} is a {results.get('agent')!r} run; compare takes "
                          "world-model agents (simple, simple-ray, composed)")

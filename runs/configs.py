@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 
 from envs.config_data import did_you_mean, from_dict, to_dict
+from envs.files import read_yaml
 
 __all__ = ["apply_overrides", "build", "from_dict", "load_preset", "merge", "preset_names", "resolve_preset",
            "to_dict"]
@@ -31,7 +32,7 @@ def apply_overrides(cls: type, data: dict[str, Any], overrides: list[str]) -> di
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw) if raw else ""
+        node[leaf] = _parse_value(item, raw)
     return data
 
 
@@ -52,12 +53,14 @@ def load_preset(name: str) -> dict[str, Any]:
     """A preset from ``runs/presets`` (or a YAML file path), with the presets it ``extends`` merged under it."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        text = path.read_text()
+        data = read_yaml(path, "preset")
     elif name in preset_names():
-        text = resources.files("runs").joinpath(f"presets/{name}.yaml").read_text()
+        data = yaml.safe_load(resources.files("runs").joinpath(f"presets/{name}.yaml").read_text())
     else:
         raise ValueError(f"unknown preset {name!r}; available: {preset_names()} (or a path to a .yaml file)")
-    data = yaml.safe_load(text) or {}
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ValueError(f"preset {name}: holds a {type(data).__name__}, not a mapping of config keys to values")
     parents = data.pop("extends", [])
     base: dict[str, Any] = {}
     for parent in [parents] if isinstance(parents, str) else parents:
@@ -77,6 +80,16 @@ def build(cls: type[T], presets: list[str], overrides: list[str], extra: dict[st
         data = merge(data, load_preset(name))
     data = merge(data, extra or {})
     return from_dict(cls, apply_overrides(cls, data, overrides))
+
+
+def _parse_value(item: str, raw: str) -> Any:
+    """An override's value, parsed as YAML (``""`` when empty)."""
+    try:
+        return yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or "not valid YAML"
+        raise ValueError(f"override {item!r}: the value {raw!r} is not valid YAML ({problem}); lists are "
+                         "written [1, 2], strings with YAML characters in quotes") from e
 
 
 def _check_path(cls: type, key: str) -> None:

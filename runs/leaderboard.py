@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from envs import atari100k_games, find_game
-from envs.files import atomic_write_text
+from envs.files import atomic_write_text, read_json
 from runs.aggregates import (
     bootstrap_intervals,
     performance_profile,
@@ -49,11 +48,8 @@ def load_results(paths: list[str | Path]) -> dict[str, dict[str, list[float]]]:
     protocols: dict[tuple, str] = {}
     sources: dict[tuple, Path] = {}
     for f in files:
-        try:
-            result = json.loads(f.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{f} is not a readable results file: {e}") from e
-        if result.get("format") != RESULTS_FORMAT:
+        result = read_json(f, "results")
+        if not isinstance(result, dict) or result.get("format") != RESULTS_FORMAT:
             raise ValueError(f"{f} is not an evaluation results file ({RESULTS_FORMAT}); run `workbench evaluate`")
         if result.get("policy") != "final":
             raise ValueError(f"{f} evaluates a {result.get('policy')!r} policy; the leaderboard takes final policies "

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from envs import AtariConfig, make_env
-from envs.files import atomic_write_text
+from envs.files import atomic_write_text, read_json
 from envs.video import write_mp4
 
 LOG_FORMAT = "rl-workbench/actions-v1"
@@ -68,11 +68,8 @@ def replay(env_id: str, env_config: AtariConfig, episodes: int, seed: int, agent
 
 
 def load_log(path: str | Path) -> dict[str, Any]:
-    try:
-        log = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not a readable action log: {e}") from e
-    if log.get("format") != LOG_FORMAT:
+    log = read_json(path, "action log")
+    if not isinstance(log, dict) or log.get("format") != LOG_FORMAT:
         raise ValueError(f"{path} is not an action log of format {LOG_FORMAT!r}")
     return log
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import yaml
 
-from envs.files import atomic_write_text
+from envs.files import atomic_write_text, read_json, read_yaml, require_writable_dir
 from runs.manifest import machine_manifest
-from runs.run_lock import LOCK_NAME, acquire, release
+from runs.run_lock import LOCK_NAME, acquire, is_held, release
 
 DEFAULT_ROOT = Path("runs-out")
 
 
-def open_run(data: dict[str, Any], name: str, seed: int, out: str | None) -> RunDir:
+def open_run(data: dict[str, Any], name: str, seed: int, out: str | Path | None) -> RunDir:
     """The run directory for a resolved config (``out`` or the default path), announced on stdout."""
     run = RunDir(out or default_run_path(data, name), data, seeds={"seed": seed})
     print(f"run directory: {run.path}" + (" (resuming)" if run.resumed else ""), flush=True)
@@ -31,7 +31,9 @@ def open_run(data: dict[str, Any], name: str, seed: int, out: str | None) -> Run
 def configure_run(cls: type, presets: list[str], overrides: list[str], flags: dict[str, Any], out: str | None,
                   print_only: bool = False) -> tuple[Any, RunDir | None]:
     """Build config ``cls`` (presets, then flags that are not None, then overrides) and open its run
-    directory; with ``print_only``, print the resolved config as YAML and open nothing."""
+    directory; with ``print_only``, print the resolved config as YAML and open nothing. Nothing is created
+    before every value is checked, including what only this machine can answer (``config.check_runnable()``:
+    the device, Ray's resources) and whether ``out`` can hold a run."""
     from runs.configs import build, to_dict
 
     config = build(cls, presets, overrides, {k: v for k, v in flags.items() if v is not None})
@@ -39,7 +41,11 @@ def configure_run(cls: type, presets: list[str], overrides: list[str], flags: di
     if print_only:
         print(yaml.safe_dump(data, sort_keys=False), end="")
         return config, None
-    return config, open_run(data, config.run_name, config.seed, out)
+    path = Path(out) if out else default_run_path(data, config.run_name)
+    require_writable_dir(path, "--out")
+    if hasattr(config, "check_runnable"):
+        config.check_runnable()
+    return config, open_run(data, config.run_name, config.seed, path)
 
 
 class RunError(ValueError):
@@ -69,6 +75,17 @@ class RunDir:
                  steal_lock: bool = False) -> None:
         self.path = Path(path)
         self.config = config
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"{self.path} is a file, not a run directory; choose another --out")
+        was_held = is_held(self.path)
+        try:
+            self._open(seeds, steal_lock)
+        except BaseException:
+            if not was_held:  # a refused start leaves the directory as it found it
+                release(self.path)
+            raise
+
+    def _open(self, seeds: dict[str, int], steal_lock: bool) -> None:
         saved = self.path / "config.yaml"
         if self.path.is_dir():  # one writer: refused at once while another live process holds the directory
             acquire(self.path, steal=steal_lock)
@@ -76,7 +93,7 @@ class RunDir:
             raise RunError(f"{self.path} holds a finished run (results.json); pass --out with a new directory "
                            "or move the old one away")
         if saved.exists():
-            self._require_same_config(yaml.safe_load(saved.read_text()))
+            self._require_same_config(read_yaml(saved, "run config"))
             self.resumed = True
             self._remove_partial_writes()
         elif self.path.exists() and any(p.name != LOCK_NAME for p in self.path.iterdir()):
@@ -85,7 +102,7 @@ class RunDir:
             self.resumed = False
             self.checkpoints.mkdir(parents=True, exist_ok=True)
             acquire(self.path, steal=steal_lock)
-            atomic_write_text(saved, yaml.safe_dump(config, sort_keys=False))
+            atomic_write_text(saved, yaml.safe_dump(self.config, sort_keys=False))
         self._record_start(seeds)
 
     @property
@@ -114,6 +131,20 @@ class RunDir:
         release(self.path)
         return written
 
+    @property
+    def resumed_from(self) -> str | None:
+        """The checkpoint this start resumes from, as recorded in the manifest."""
+        return self._manifest()["starts"][-1]["resumed_from"]
+
+    def note_resumed_from(self, checkpoint: str | None) -> None:
+        """Correct this start's ``resumed_from`` (the job fell back to an older checkpoint)."""
+        manifest = self._manifest()
+        manifest["starts"][-1]["resumed_from"] = checkpoint
+        atomic_write_text(self.path / "manifest.json", json.dumps(manifest, indent=2))
+
+    def _manifest(self) -> dict[str, Any]:
+        return read_json(self.path / "manifest.json", "manifest")
+
     def _remove_partial_writes(self) -> None:
         """Temp files of atomic writes a killed run left behind (``.<name>.<random>.tmp<suffix>``): never
         renamed into place, so nothing reads them."""
@@ -127,7 +158,7 @@ class RunDir:
         ``step_*.pt`` of jobs that checkpoint by step."""
         progress = self.path / "progress.json"
         if progress.exists():
-            return json.loads(progress.read_text()).get("checkpoint")
+            return read_json(progress, "progress").get("checkpoint")
         return _name(self.latest_checkpoint())
 
     def _require_same_config(self, saved: dict[str, Any]) -> None:
@@ -138,7 +169,7 @@ class RunDir:
 
     def _record_start(self, seeds: dict[str, int]) -> None:
         manifest_path = self.path / "manifest.json"
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {
+        manifest = read_json(manifest_path, "manifest") if manifest_path.exists() else {
             "config_hash": config_hash(self.config), "seeds": seeds, "starts": []}
         manifest.update(machine_manifest())
         manifest["starts"].append({"time": manifest.pop("time"), "host": socket.gethostname(), "pid": os.getpid(),

@@ -47,6 +47,12 @@ def acquire(directory: Path, steal: bool = False) -> Path:
         return path
 
 
+def is_held(directory: Path) -> bool:
+    """Whether this process holds ``directory``'s lock."""
+    holder = _holder(directory / LOCK_NAME) if (directory / LOCK_NAME).exists() else {}
+    return holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname()
+
+
 def release(directory: Path) -> None:
     """Remove the lock if this process holds it."""
     path = directory / LOCK_NAME

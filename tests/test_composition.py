@@ -154,6 +154,7 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     done = json.loads((out / "progress.json").read_text())["iterations_done"]
     assert not (out / "results.json").exists() and done >= 0
     with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"step": 96, "eval/score_mean": 99.0}\n')  # logged, then killed before its checkpoint
         f.write('{"step": 96, "world_model/lo')  # a line cut mid-write by the kill
     partial = out / "checkpoints" / "iteration_002" / ".policy.pt.k3j2.tmp.pt"  # a checkpoint write cut short
     partial.parent.mkdir(exist_ok=True)
@@ -165,6 +166,8 @@ def test_a_killed_composed_run_resumes_with_exact_real_steps(tmp_path):
     logged = [(m["step"], k) for m in read_metrics(out) for k in m if k != "step"]
     assert len(logged) == len(set(logged)) and ("real/steps" in {k for _, k in logged})
     assert sorted(s for s, k in logged if k == "real/steps") == [64, 96, 128, 160]
+    assert 99.0 not in [m.get("eval/score_mean") for m in read_metrics(out)]
+    assert all(json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines())  # every line parses
     assert not partial.exists()
     store = np.load(out / results["checkpoint"] / "store.npz")
     assert int((store["step"] > 0).sum()) == 160  # every real step in the data once

@@ -95,13 +95,18 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     assert results["checkpoint"] == "checkpoints/lowest_loss.pt" and results["checkpoint_choice"] == "lowest_loss"
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["shapes-eval-50x10-seed2-v2.npz",
                                                                      "shapes-train-40x20-seed1-v2.npz"]
-    # A run that crashed after epoch 2 resumes there and ends where the uninterrupted one did.
+    # A run that crashed after epoch 2, its epoch-4 checkpoint damaged, resumes from epoch 2 (said so) and ends
+    # where the uninterrupted one did.
     crashed = tmp_path / "crashed"
     crashed.mkdir()
     shutil.copy(tmp_path / "run" / "config.yaml", crashed)
     (crashed / "checkpoints").mkdir()
     shutil.copy(tmp_path / "run" / "checkpoints" / "step_000000002.pt", crashed / "checkpoints")
+    (crashed / "checkpoints" / "step_000000004.pt").write_bytes(
+        (tmp_path / "run" / "checkpoints" / "step_000000004.pt").read_bytes()[:5000])
+    capsys.readouterr()
     assert main([*args, "--out", str(crashed)]) == 0
+    assert "step_000000004.pt is not a readable" in capsys.readouterr().out
     resumed = json.loads((crashed / "results.json").read_text())
     assert (resumed["evaluation"], resumed["checkpoint_epoch"]) == (results["evaluation"], results["checkpoint_epoch"])
     assert main([*args, "--out", str(tmp_path / "run")]) == 2  # finished runs are never overwritten

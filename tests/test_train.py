@@ -1,6 +1,9 @@
 """A real tiny PPO run through `workbench train`: run directory, resume after a kill, no silent overwrite."""
 import json
+import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -89,6 +92,51 @@ def test_same_seed_gives_the_same_run(tmp_path):
     (scores_a, state_a), (scores_b, state_b) = runs
     assert scores_a == scores_b
     assert all(torch.equal(state_a["policy"][k], state_b["policy"][k]) for k in state_a["policy"])
+    # identical runs give identical checkpoint and agent files, byte for byte
+    saved = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.suffix in (".pt", ".npz"))
+    assert len(saved) >= 3
+    assert all((tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in saved)
+
+
+def test_run_files_are_readable_by_the_team_and_hold_no_absolute_paths(tmp_path):
+    out = tmp_path / "run"
+    mask = os.umask(0o002)  # a group-writable team setting: files must follow it, not mkstemp's 0600
+    try:
+        assert main([*TINY, "--out", str(out)]) == 0
+    finally:
+        os.umask(mask)
+    modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()
+             and p.parent.name != "tb"}
+    assert modes and all(m == 0o664 for m in modes.values()), modes
+    assert str(tmp_path) not in (out / "agent" / "agent.json").read_text()
+
+
+def test_a_damaged_newest_checkpoint_is_passed_over_for_the_older_one(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out)]) == 0
+    finished = json.loads((out / "results.json").read_text())
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["iteration_001", "iteration_002"]
+    (out / "results.json").unlink()  # as if killed after its last checkpoint, and that checkpoint then damaged
+    shutil.rmtree(out / "agent")
+    policy = out / "checkpoints" / "iteration_002" / "policy.pt"
+    policy.write_bytes(policy.read_bytes()[:-100])
+    capsys.readouterr()
+    assert main([*TINY, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "iteration_002/policy.pt is damaged" in said and "resuming from the older iteration_001" in said
+    progress = json.loads((out / "progress.json").read_text())
+    assert progress["fallbacks"][0]["to"] == "iteration_001" and progress["checkpoint"] == "iteration_002"
+    assert json.loads((out / "manifest.json").read_text())["starts"][-1]["resumed_from"] == "iteration_001"
+    results = json.loads((out / "results.json").read_text())
+    assert results["agent_steps"] == 256 == finished["agent_steps"]
+    logged = [(m["step"], k) for m in read_metrics(out) for k in m if k != "step"]
+    assert len(logged) == len(set(logged))  # iteration 1 redone: its lines logged once
+
+    for folder in (out / "checkpoints").iterdir():  # nothing intact is left: a clear error, not a traceback
+        (folder / "policy.pt").write_bytes(b"garbage")
+    (out / "results.json").unlink()
+    assert main([*TINY, "--out", str(out)]) == 2
+    assert "no older intact checkpoint is kept" in capsys.readouterr().err
 
 
 def test_metrics_log_drops_what_followed_the_checkpoint_and_repairs_a_cut_line(tmp_path):

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from envs.files import atomic_write, read_checkpoint
+from envs.files import read_checkpoint, save_torch
 
 
 class Checkpointed:
@@ -28,7 +28,7 @@ class Checkpointed:
         state = {"format": self.CHECKPOINT_FORMAT, "config": dataclasses.asdict(self.config),
                  **{name: getattr(self, name) for name in self.INIT_ARGS},
                  "weights": self.state_dict() if weights is None else weights, "extra": extra or {}}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        save_torch(state, path)
 
     def load(self, path: str | Path) -> dict[str, Any]:
         """Load weights saved by :meth:`save` (``weights_only``: runs no pickled code); returns ``extra``."""

@@ -24,14 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from agents.composed import checkpoints
 from agents.composed.imagination import IntrinsicState, World, imagined_env_config
 from agents.composed.parts import DataSpec, IntrinsicLearner, RealCollector, WorldModelLearner
-from agents.composed.placement import LocalPlacement, RayPlacement, cluster_free_resources
+from agents.composed.placement import LocalPlacement, RayPlacement, require_fits
 from agents.learners import ImaginedWorld, RealWorld, build_learner, learner_entry
 from agents.spec import AgentSpec
 from envs import AtariConfig, is_atari, make_vector_env
 from envs.config_data import to_dict
-from envs.files import atomic_write_text
+from envs.files import atomic_write_text, read_json
 from envs.video import write_mp4
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
@@ -192,7 +193,7 @@ class ComposedAgent:
         resources = spec.actor_resources()
         self.place = LocalPlacement() if runtime.kind == "local" else RayPlacement(first_bundle=1 + len(runners))
         if runtime.kind == "ray":
-            self._require_fits(resources, sum(b.get("CPU", 0.0) for b in runners))
+            require_fits(spec)
         capacity = int(loop.total_real_steps * 1.1) + 64 * loop.real_envs * (loop.iterations + 1)
         shape = self.obs_space.shape
         stack = self.env.frame_stack if is_atari(self.env.game) else 1  # other envs' observations are kept whole
@@ -218,21 +219,6 @@ class ComposedAgent:
             self.encoder = self.place.start(IntrinsicLearner, intrinsic_entry("cswm_curiosity"), config, ENCODER, data,
                                             self.device, self.seed, resources=intrinsic)
         self.learners = [p for p in [self.world, *self.rewards, self.encoder] if p is not None]
-
-    def _require_fits(self, resources: dict[str, list[dict[str, float]]], runner_cpus: float) -> None:
-        """Refuse actors that cannot all be placed at once (they would wait forever)."""
-        runtime = self.spec.runtime
-        need = {kind: sum(b.get("CPU", 0.0) for b in bundles) for kind, bundles in resources.items()}
-        need["env runners"] = runner_cpus
-        have = cluster_free_resources()
-        if sum(need.values()) > have.get("CPU", 0.0) + 1e-9:
-            parts = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)
-            raise ValueError(f"the agent's actors need {sum(need.values()):g} CPUs ({parts}) but the Ray cluster has "
-                             f"{have.get('CPU', 0.0):g}; lower runtime.*_cpus or rllib.cpus_per_env_runner, or join "
-                             "a bigger cluster")
-        if runtime.learner_gpus > have.get("GPU", 0.0):
-            raise ValueError(f"runtime.learner_gpus={runtime.learner_gpus:g} but the Ray cluster has "
-                             f"{have.get('GPU', 0.0):g} GPUs")
 
     def _new_learner(self) -> Any:
         spec, loop = self.spec, self.spec.loop
@@ -267,20 +253,22 @@ class ComposedAgent:
         return self.spec.imagined or (iteration == 0 and bool(self.learners))
 
     def _checkpoint(self, iteration: int) -> None:
-        """Everything after ``iteration`` (-1: the first collection) into a new folder, adopted by progress.json
-        once complete; a crash before that leaves the previous folder in force."""
+        """Everything after ``iteration`` (-1: the first collection) into a new folder, sealed with its record
+        and checksums, then adopted by progress.json; a crash before that leaves the previous folder in force.
+        The folder before stays too (``checkpoints.recover`` falls back on it when the newest is damaged)."""
         folder = self.workdir / "checkpoints" / f"iteration_{iteration + 1:03d}"
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists():  # an unfinished write of this iteration by a killed session
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
         calls = [part.call("save", folder) for part in self.learners]
         calls += [self.learners[0].call("save_data", folder)] if self.learners else []
         self.place.gather(calls)
         if self.learner is not None:
             self.learner.save(folder / "policy.pt")
-        previous = self.progress.get("checkpoint")
         self.progress.update(iterations_done=iteration, checkpoint=folder.name, **self.on_checkpoint())
+        checkpoints.seal(folder, self.progress)
         atomic_write_text(self.workdir / "progress.json", json.dumps(self.progress, indent=2))
-        if previous and previous != folder.name:
-            shutil.rmtree(self.workdir / "checkpoints" / previous, ignore_errors=True)
+        checkpoints.prune(self.workdir / "checkpoints", folder.name)
 
     def _restore(self) -> None:
         folder = self.workdir / "checkpoints" / self.progress["checkpoint"]
@@ -312,6 +300,6 @@ class ComposedAgent:
     def _read_progress(self) -> dict[str, Any]:
         path = self.workdir / "progress.json"
         if path.exists():
-            return json.loads(path.read_text())
+            return read_json(path, "progress")
         return {"iterations_done": -2, "real_steps": 0, "data_steps": 0, "collections": 0, "seconds": {},
                 "model_quality": [], "checkpoint": None}

@@ -4,7 +4,10 @@ once, on Ray it is a remote call and ``gather`` waits for all of them together (
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agents.spec import AgentSpec
 
 
 class Part(Protocol):
@@ -123,3 +126,19 @@ def cluster_free_resources() -> dict[str, float]:
     context = ray.get_runtime_context()
     held = context.get_assigned_resources() if context.worker.mode == ray.WORKER_MODE else {}
     return {k: float(v) - held.get(k, 0.0) for k, v in ray.cluster_resources().items()}
+
+
+def require_fits(spec: AgentSpec) -> None:
+    """Refuse a ``runtime.kind=ray`` spec whose actors cannot all be placed at once on the connected cluster
+    (they would wait forever)."""
+    need = {kind: sum(b.get("CPU", 0.0) for b in bundles) for kind, bundles in spec.actor_resources().items()}
+    need["env runners"] = sum(b.get("CPU", 0.0) for b in spec.env_runner_bundles())
+    have = cluster_free_resources()
+    if sum(need.values()) > have.get("CPU", 0.0) + 1e-9:
+        parts = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)
+        raise ValueError(f"the agent's actors need {sum(need.values()):g} CPUs ({parts}) but the Ray cluster has "
+                         f"{have.get('CPU', 0.0):g}; lower runtime.*_cpus or rllib.cpus_per_env_runner, or join "
+                         "a bigger cluster")
+    if spec.runtime.learner_gpus > have.get("GPU", 0.0):
+        raise ValueError(f"runtime.learner_gpus={spec.runtime.learner_gpus:g} but the Ray cluster has "
+                         f"{have.get('GPU', 0.0):g} GPUs")

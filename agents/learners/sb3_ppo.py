@@ -18,7 +18,7 @@ from agents.features.config import PolicyConfig
 from agents.features.cswm import CSWMFeatures
 from agents.features.networks import GridCNN, StackedFramesCNN, is_grid_planes, is_rgb_stack
 from agents.learners.sb3_vec_env import SB3VecEnv
-from envs.files import atomic_write, read_checkpoint
+from envs.files import read_checkpoint, save_torch
 from envs.validate import require_range
 
 CHECKPOINT_FORMAT = "rl-workbench/ppo-v1"
@@ -130,7 +130,7 @@ class PPOLearner:
             "num_timesteps": self.model.num_timesteps,
             "features": self.features,
         }
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        save_torch(state, path)
 
     def load(self, path: str | Path) -> None:
         state = load_checkpoint(path)

@@ -23,6 +23,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agents import load
+    from envs.files import require_writable_file
     from runs.evaluation import EvalConfig, evaluate_agent, write_results
 
     config = EvalConfig(episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, num_envs=args.envs,
@@ -32,6 +33,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else folder / f"evaluation-seed{args.seed}.json"
     if out.exists():
         raise ValueError(f"{out} exists; evaluations are never overwritten (pass --out with a new file)")
+    require_writable_file(out, "--out")
     agent = load(target)
     label = args.name or agent.meta.get("agent", agent.meta.get("learner", "agent"))
     results = evaluate_agent(agent, config, label, progress=not args.no_progress)

@@ -18,8 +18,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def _leaderboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from envs.files import require_writable_dir
+    from envs.validate import require_range
     from runs.leaderboard import build, load_results, terminal_table, write_reports
 
+    require_range("--reps", args.reps, 1)
+    require_writable_dir(Path(args.out), "--out")
     entries = build(load_results(args.results), reps=args.reps, seed=args.seed,
                     include_published=not args.no_published)
     baseline = args.baseline or ("SimPLe" if not args.no_published else entries[0].name)

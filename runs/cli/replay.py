@@ -27,10 +27,18 @@ def _replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from envs import AtariConfig
+    from envs.files import require_writable_file
+    from envs.video import require_mp4
     from runs.replay import load_log, replay, write_outputs
 
     if args.watch and not os.environ.get("DISPLAY"):
         raise ValueError("--watch needs a display (DISPLAY is not set); write a --video instead")
+    video = require_writable_file(require_mp4(args.video, "--video"), "--video") if args.video else None
+    if args.dream and video is None:
+        video = require_writable_file("dream.mp4", "--video")
+    log_path = Path(args.log) if args.log else (video.with_suffix(".actions.json") if video else Path("actions.json"))
+    if not args.dream:
+        require_writable_file(log_path, "--log")
     log = load_log(args.actions) if args.actions else None
     if log:
         env_id, env_config, agent = log["env_id"], AtariConfig(**log["env"]), None
@@ -43,10 +51,8 @@ def _replay(args: argparse.Namespace) -> int:
         raise ValueError("give RUN_OR_AGENT to play, or --actions LOG to replay")
     env_config = dataclasses.replace(env_config, max_episode_frames=args.max_frames) if not log else env_config
     if args.dream:
-        return _dream(args, agent, env_id, env_config)
+        return _dream(args, agent, env_id, env_config, video)
     new_log, frames = replay(env_id, env_config, args.episodes, args.seed, agent, log, args.epsilon, args.watch)
-    video = Path(args.video) if args.video else None
-    log_path = Path(args.log) if args.log else (video.with_suffix(".actions.json") if video else Path("actions.json"))
     if log:
         for i, (old, new) in enumerate(zip(log["episodes"], new_log["episodes"])):
             same = old["frames_sha256"] == new["frames_sha256"]
@@ -61,7 +67,7 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dream(args: argparse.Namespace, agent, env_id: str, env_config) -> int:
+def _dream(args: argparse.Namespace, agent, env_id: str, env_config, video) -> int:
     from pathlib import Path
 
     from envs.video import write_mp4
@@ -72,7 +78,6 @@ def _dream(args: argparse.Namespace, agent, env_id: str, env_config) -> int:
         raise ValueError("--dream needs an agent trained with a world model (e.g. --agent simple)")
     model = SimPLeWorldModel.from_checkpoint(Path(agent.meta["path"]) / agent.meta["world_model"])
     frames = dream(agent, model, env_id, env_config, args.seed, args.dream_steps)
-    video = Path(args.video or "dream.mp4")
     write_mp4(frames, video, fps=8)
     print(f"real | imagined, {len(frames)} steps: {video}")
     return 0

@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                            help="preset name or YAML path, repeatable; with --agent simple, quick means simple-quick")
     train_cmd.add_argument("--seed", type=int)
     train_cmd.add_argument("--steps", type=int, help="budget in real agent steps (loop.total_steps)")
-    train_cmd.add_argument("--device", help="cpu, cuda, cuda:1, auto")
+    train_cmd.add_argument("--device", help="cpu, cuda, cuda:1, mps")
     train_cmd.add_argument("--out", help="run directory (default: runs-out/<agent>-<game>-seed<S>-<config hash>)")
     train_cmd.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     train_cmd.add_argument("--no-progress", action="store_true", help="no progress bar")

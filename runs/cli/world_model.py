@@ -70,7 +70,8 @@ def _train(args: argparse.Namespace) -> int:
 
     presets = [f"cswm-{args.data}"] if args.data else []
     presets += [resolve_preset(name, "cswm") for name in args.preset]
-    flags = {"seed": args.seed, "device": args.device, "cswm": {"epochs": args.epochs} if args.epochs else None}
+    epochs = {"epochs": args.epochs} if args.epochs is not None else None
+    flags = {"seed": args.seed, "device": args.device, "cswm": epochs}
     config, run = configure_run(CSWMTrainConfig, presets or ["cswm-shapes"], args.overrides, flags, args.out,
                                 args.print_config)
     if run is None:
@@ -89,15 +90,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     import dataclasses
     from pathlib import Path
 
-    import yaml
-
+    from envs.files import read_yaml, require_writable_file
+    from envs.validate import require_device_available
     from runs.configs import from_dict
     from runs.train.cswm import DataConfig, chosen_checkpoint, evaluate_checkpoint
 
+    require_device_available("--device", args.device)
     target = Path(args.model)
-    checkpoint = chosen_checkpoint(target)
     saved = target / "config.yaml"
-    data = from_dict(DataConfig, yaml.safe_load(saved.read_text())["data"], "data") if saved.exists() else None
+    run_config = read_yaml(saved, "run config") if saved.exists() else None
+    if run_config is not None and run_config.get("model") != "cswm":
+        raise ValueError(f"{target} is a run of agent {run_config.get('agent', '?')!r}, not a C-SWM run; "
+                         "world-model eval judges C-SWM runs (workbench world-model train)")
+    checkpoint = chosen_checkpoint(target)
+    data = from_dict(DataConfig, run_config["data"], "data") if run_config is not None else None
     if data is None and not args.data:
         raise ValueError(f"{target} is a checkpoint file; pass --data to choose the eval dataset")
     if args.data and (data is None or args.data != data.name):
@@ -106,6 +112,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         data = dataclasses.replace(data, eval_episodes=args.eval_episodes)
     folder = target if target.is_dir() else target.parent
     out = Path(args.out) if args.out else folder / f"evaluation-{data.name}-{data.path('eval').stem}.json"
+    require_writable_file(out, "--out")
     results = evaluate_checkpoint(checkpoint, data, tuple(args.horizons), out, args.device)
     for entry in results["evaluation"]:
         print(f"{entry['horizon']:>2} steps: Hits@1 {entry['hits_at_1']:.4f}  MRR {entry['mrr']:.4f}  "

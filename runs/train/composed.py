@@ -22,7 +22,8 @@ from agents import save_agent
 from agents.learners import learner_entry, policy_extra, saved_learner_name
 from agents.spec import AgentSpec
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, is_atari
-from envs.validate import require_range
+from envs.files import read_json
+from envs.validate import require_device, require_device_available, require_range
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir
@@ -53,6 +54,7 @@ class ComposedTrainConfig(AgentSpec):
     def __post_init__(self) -> None:
         check_env_id(self.env.game)
         require_range("seed", self.seed, 0)
+        require_device("device", self.device)
         require_range("eval_episodes", self.eval_episodes, 1)
         require_range("iteration_eval_episodes", self.iteration_eval_episodes, 0)
         require_range("eval_envs", self.eval_envs, 1)
@@ -72,6 +74,17 @@ class ComposedTrainConfig(AgentSpec):
             if tuple(self.env.frame_shape) != predicted:
                 raise ValueError(f"env.obs={self.env.obs!r} gives frames {tuple(self.env.frame_shape)}, but the "
                                  f"world model predicts {predicted} (set model.frame_height/frame_width/channels)")
+
+    def check_runnable(self) -> None:
+        """What only this machine can answer, checked before the run directory is made: the device exists, and
+        on Ray (joined here) every actor fits the cluster."""
+        require_device_available("device", self.device)
+        if self.runtime.kind == "ray":
+            from agents.composed.placement import require_fits
+            from runs.ray_cluster import connect
+
+            connect()
+            require_fits(self)
 
     @property
     def run_name(self) -> str:
@@ -104,6 +117,7 @@ def phase_progress(phases: int, desc: str, progress: bool,
 
 def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the loop, then evaluate the final policy on full games and save the agent."""
+    from agents.composed.checkpoints import recover
     from agents.composed.loop import ComposedAgent
 
     started = time.time()
@@ -111,6 +125,9 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
         from runs.ray_cluster import connect
 
         connect()
+    in_force = recover(run.path)
+    if in_force != run.resumed_from:
+        run.note_resumed_from(in_force)
     metrics = _metrics(run)
     agent = None
     try:
@@ -130,7 +147,7 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
             final = evaluate(config, agent.learner.acting_policy(), config.eval_episodes, config.seed + 10**6)
             metrics.log({f"eval/{k}": v for k, v in final.items() if k != "scores"}, record["real_steps"])
         results = _results(config, agent, record, final, started)
-        extra = {"agent": config.agent, "run": str(run.path), "agent_steps": record["real_steps"],
+        extra = {"agent": config.agent, "run": run.path.name, "agent_steps": record["real_steps"],
                  **policy_extra(config)}
         if config.world_model in SIMPLE_MODELS:
             extra["world_model"] = f"../checkpoints/{record['checkpoint']}/world_model.pt"
@@ -150,7 +167,7 @@ def _metrics(run: RunDir) -> MetricsLog:
     progress = run.path / "progress.json"
     if not progress.exists():
         return MetricsLog(run.path)
-    record = json.loads(progress.read_text())
+    record = read_json(progress, "progress")
     return MetricsLog(run.path, resume_step=record["real_steps"], keep_lines=record.get("metrics_lines"))
 
 

@@ -15,7 +15,7 @@ import yaml
 from envs.cswm_datasets import DATASETS, collect_dataset
 from envs.episodes import EpisodeDataset
 from envs.files import atomic_write_text
-from envs.validate import require_choice, require_range
+from envs.validate import require_choice, require_device, require_device_available, require_range
 from runs.metrics import MetricsLog
 from runs.run_dir import RunDir, config_differences
 from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
@@ -90,10 +90,16 @@ class CSWMTrainConfig:
     checkpoint: Literal["lowest_loss", "final"] = "lowest_loss"
 
     def __post_init__(self) -> None:
+        require_range("seed", self.seed, 0)
+        require_device("device", self.device)
         require_range("eval_every", self.eval_every, 1)
         require_choice("checkpoint", self.checkpoint, ["lowest_loss", "final"])
         if not self.horizons or min(self.horizons) < 1:
             raise ValueError(f"horizons={list(self.horizons)}; allowed: a non-empty list of steps >= 1")
+
+    def check_runnable(self) -> None:
+        """Checked before the run directory is made: the device exists on this machine."""
+        require_device_available("device", self.device)
 
     @property
     def run_name(self) -> str:
@@ -218,13 +224,20 @@ def _save_lowest(model: CSWM, run: RunDir, lowest: dict[str, Any]) -> None:
 
 
 def _resume(run: RunDir, model: CSWM, optimizer: torch.optim.Optimizer) -> tuple[int, dict[str, Any] | None]:
-    """(epochs done, the lowest-loss epoch so far: ``epoch``, ``loss``, ``weights``) from the newest checkpoint."""
-    checkpoint = run.latest_checkpoint()
-    if checkpoint is None:
-        return 0, None
-    extra = model.load(checkpoint)
-    optimizer.load_state_dict(extra["optimizer"])
-    return int(extra["epoch"]), extra.get("lowest_loss")
+    """(epochs done, the lowest-loss epoch so far: ``epoch``, ``loss``, ``weights``) from the newest readable
+    checkpoint; a damaged newest one is passed over for the older one kept beside it, and said so."""
+    found = sorted(run.checkpoints.glob("step_*.pt"), reverse=True)
+    for checkpoint in found:
+        try:
+            extra = model.load(checkpoint)
+        except ValueError as e:
+            print(f"[cswm] {e}; trying an older checkpoint", flush=True)
+            continue
+        optimizer.load_state_dict(extra["optimizer"])
+        return int(extra["epoch"]), extra.get("lowest_loss")
+    if found:
+        raise ValueError(f"{run.path}: no readable checkpoint is left ({[p.name for p in found]}); start a new run")
+    return 0, None
 
 
 def _check_actions(config: CSWMConfig, data: EpisodeDataset) -> None:

@@ -29,7 +29,7 @@ from agents.learners.rllib.policy import (
     to_torch,
 )
 from envs import AtariConfig
-from envs.files import atomic_write
+from envs.files import save_torch
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class RLlibLearner:
         state = {"format": CHECKPOINT_FORMAT, "rllib": plain_config(self.config),
                  "module": self._module_weights(), "optimizer": to_torch(learner["optimizer"]),
                  "num_timesteps": self.num_timesteps}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        save_torch(state, path)
 
     def load(self, path: str | Path) -> None:
         from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_LEARNER_GROUP, COMPONENT_RL_MODULE
