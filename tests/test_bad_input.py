@@ -134,3 +134,28 @@ def test_the_installed_command_exits_2_with_one_line(tmp_path):
         "workbench train: error: override 'ppo.n_steps=[1,': the value '[1,' is not valid YAML (expected the node "
         "content, but found '<stream end>'); lists are written [1, 2], strings with YAML characters in quotes"]
     assert list(tmp_path.iterdir()) == []
+
+
+class _RunsCode:
+    """Unpickling this would create a file: a checkpoint must never get that far."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_checkpoint_carrying_pickled_code_is_refused_without_running_it(tmp_path, capsys):
+    from agents import load_checkpoint
+    from world_models import SimPLeWorldModel
+
+    agent = _saved_agent(tmp_path / "agent")
+    marker = tmp_path / "code-ran"
+    torch.save({"format": "rl-workbench/policy-v1", "weights": _RunsCode(marker)}, agent / "policy.pt")
+    assert main(["evaluate", str(agent), "--episodes", "1"]) == 2
+    assert "policy.pt is not a readable saved policy checkpoint" in capsys.readouterr().err
+    for load in (load_checkpoint, SimPLeWorldModel.from_checkpoint):
+        with pytest.raises(ValueError, match="not a readable"):
+            load(agent / "policy.pt")
+    assert not marker.exists()

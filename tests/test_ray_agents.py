@@ -49,6 +49,7 @@ def test_actors_that_cannot_all_be_placed_are_a_clear_error(tmp_path, ray_local,
     assert main([*TINY, "--out", str(tmp_path / "run"), "runtime.collector_cpus=4"]) == 2
     assert "the agent's actors need 8.5 CPUs (collectors 8, world-model learner 0.25, env runners 0.25)" in \
         capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made
 
 
 def test_imagined_worlds_step_in_one_batch_and_restart_the_rllib_way():
