@@ -13,12 +13,14 @@ from typing import Any
 DEFAULT_PORT = 6379
 
 
-def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: int | None = None) -> dict[str, Any]:
+def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: int | None = None,
+            log_to_driver: bool = False) -> dict[str, Any]:
     """Start or join Ray once per process and return the cluster's total resources (``{"CPU": 2.0, ...}``).
 
     Args:
         address: None / ``"local"`` (embedded), ``"auto"``, or ``host:port`` of a head node.
         num_cpus, num_gpus: resources of an embedded instance (None: what the machine has); ignored when joining.
+        log_to_driver: show the workers' output (their warnings, RLlib's deprecations) in this terminal.
 
     Raises:
         ValueError: the address is malformed or nothing answers there.
@@ -29,7 +31,8 @@ def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: i
     if address not in ("local", "auto"):
         _require_reachable(address)
     if not ray.is_initialized():
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": log_to_driver,
+                                   "configure_logging": False}
         if address == "local":
             ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, **options)
         else:

@@ -22,10 +22,15 @@ def test_two_trial_sweep_writes_leaderboard_ready_results_and_a_rerun_trains_not
 
     config = SweepConfig(agent="ppo", games=("Pong",), seeds=2, presets=TINY, out=str(tmp_path / "sweep"),
                          leaderboard_reps=200, **EVAL)
-    outcome = run_sweep(config)
+    outcome = run_sweep(config, status_every=0.5)
     assert outcome.failed == []
     assert [(t["run"], t["agent_steps"]) for t in outcome.trials] == [("ppo-Pong-seed0", 256), ("ppo-Pong-seed1", 256)]
-    assert "done" in capsys.readouterr().out
+    said = capsys.readouterr()
+    lines = said.out.splitlines()
+    finished = [line.split()[1] for line in lines if line.startswith("[sweep] ") and ": finished" in line]
+    assert finished == ["1/2", "2/2"]  # the counts include the event they report
+    assert "real steps" in said.out and "[sweep]   ppo-Pong-seed" in said.out  # status of running trials
+    assert "╭" not in said.out + said.err and "Configuration for experiment" not in said.out  # no Tune boxes
     assert len(load_results([outcome.path / "runs"])["ppo"]["Pong"]) == 2
     assert outcome.leaderboard.splitlines()[1].startswith("ppo ")
     assert (outcome.path / "leaderboard" / "leaderboard.md").exists()
@@ -51,7 +56,8 @@ def test_a_killed_trial_worker_restarts_from_its_checkpoint_with_exact_steps(tmp
     os.kill(victim, signal.SIGKILL)
     output, _ = driver.communicate(timeout=300)
     assert driver.returncode == 0, output
-    assert "restarting ppo-Pong-seed0" in output
+    assert "restarting ppo-Pong-seed0" in output and "[sweep] 1/1 done, 0 running, 0 failed: finished" in output
+    assert "╭" not in output and "Trial status" not in output and "eprecat" not in output  # quiet without --verbose
     starts = json.loads((run / "manifest.json").read_text())["starts"]
     assert len(starts) == 2 and starts[0]["pid"] == victim
     assert starts[1]["resumed_from"] is not None and starts[1]["resumed_from"].startswith("iteration_")
@@ -68,6 +74,20 @@ def _worker_after_first_checkpoint(run: Path, timeout: float) -> int:
     raise AssertionError(f"no checkpoint in {run} after {timeout} s")
 
 
+def test_a_failing_trial_is_one_line_naming_its_error_and_trace(tmp_path, ray_local, capsys):
+    run = tmp_path / "s" / "runs" / "ppo-Pong-seed0"
+    run.mkdir(parents=True)
+    (run / "notes.txt").write_text("not a run directory")  # the trial's RunDir refuses it at once
+    assert main(["sweep", "--games", "Pong", "--seeds", "1", "--preset", "tiny", "--max-failures", "0",
+                 "--out", str(tmp_path / "s")]) == 1
+    said = capsys.readouterr()
+    failed = [line for line in said.out.splitlines() if "failed ppo-Pong-seed0" in line]
+    assert len(failed) == 1 and "[sweep] 0/1 done, 0 running, 1 failed" in failed[0]
+    assert "exists and is not a run directory" in failed[0] and "(trace: " in failed[0]
+    assert Path(failed[0].rsplit("(trace: ", 1)[1].rstrip(")")).is_file()
+    assert "Traceback" not in said.out + said.err and "failed trials" in said.err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--address", "127.0.0.1:9"], "no Ray head node answers at '127.0.0.1:9'"),
     (["--address", "nonsense"], "is not 'local', 'auto' or host:port"),
@@ -80,6 +100,7 @@ def test_bad_sweep_requests_are_clear_errors(tmp_path, ray_local, capsys, argv, 
     code = main(["sweep", "--games", "Pong", "--seeds", "1", "--preset", "tiny", "--out", str(tmp_path / "s"), *argv])
     assert code == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()  # refused before the sweep directory is made
 
 
 @pytest.mark.slow

@@ -24,6 +24,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sweep_cmd.add_argument("--name", help="the agent's name on the leaderboard (default: --agent)")
     sweep_cmd.add_argument("--out", help="sweep directory (default: runs-out/sweeps/<agent>-<games>-<N>seeds-<hash>)")
     sweep_cmd.add_argument("--reps", type=int, default=10_000, help="bootstrap replicates of the leaderboard")
+    sweep_cmd.add_argument("--status-every", type=float, default=30.0,
+                           help="seconds between status lines of the running trials")
+    sweep_cmd.add_argument("--verbose", action="store_true",
+                           help="also Tune's tables and the trials' own output (warnings, deprecations)")
     sweep_cmd.set_defaults(handler=_sweep)
 
 
@@ -39,7 +43,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"sweep directory: {config.path} ({len(config.game_names)} games x {config.seeds} seeds)", flush=True)
     from runs.sweep.driver import run_sweep
 
-    outcome = run_sweep(config)
+    outcome = run_sweep(config, verbose=args.verbose, status_every=args.status_every)
     for t in outcome.trials:
         hns = f", HNS {t['hns']:.3f}" if t["hns"] is not None else ""
         print(f"{t['run']}: {t['agent_steps']} real steps, score {t['score_mean']:.1f}{hns}")

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ray.tune import Callback
-
 from envs import find_game, is_atari
 from runs.sweep.config import SweepConfig, open_sweep
+from runs.sweep.progress import SweepProgress
 
 
 @dataclass
@@ -27,18 +29,20 @@ class SweepOutcome:
     written: list[Path]
 
 
-def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
-    """Run every trial not yet finished (a rerun of the same sweep resumes it), then build the leaderboard."""
+def run_sweep(config: SweepConfig, verbose: bool = False, status_every: float = 30.0) -> SweepOutcome:
+    """Run every trial not yet finished (a rerun of the same sweep resumes it), then build the leaderboard.
+    Progress is ours (:class:`SweepProgress`, a status line per running trial every ``status_every`` s); Tune's
+    own tables and the trials' logs reach the terminal only with ``verbose``."""
     from ray import tune
 
     from runs.ray_cluster import connect, require_resources
     from runs.sweep.trial import trial_name, tune_trainable
 
-    path = open_sweep(config)
     bundles = config.trial_bundles()
     what = "each trial" + (" with its agent's actors" if len(bundles) > 1 else "")
     cpus, gpus = (sum(b.get(kind, 0.0) for b in bundles) for kind in ("CPU", "GPU"))
-    require_resources(connect(config.address), cpus, gpus, what)
+    require_resources(connect(config.address, log_to_driver=verbose), cpus, gpus, what)
+    path = open_sweep(config)
     params = config.trial_params()
     # The trial's process takes the first bundle; actors its agent starts (collectors, env runners) the others.
     trainable = tune.with_resources(tune_trainable, tune.PlacementGroupFactory(bundles))
@@ -48,15 +52,36 @@ def run_sweep(config: SweepConfig, verbose: bool = True) -> SweepOutcome:
     tuner = tune.Tuner(
         trainable, param_space={"trial": tune.grid_search(params)},
         tune_config=tune.TuneConfig(trial_name_creator=trial_name, trial_dirname_creator=trial_name),
-        run_config=tune.RunConfig(name=f"attempt-{attempt}", storage_path=str(path / "tune"), verbose=0,
+        run_config=tune.RunConfig(name=f"attempt-{attempt}", storage_path=str(path / "tune"),
+                                  verbose=1 if verbose else 0,
                                   failure_config=tune.FailureConfig(max_failures=config.max_failures),
-                                  callbacks=[SweepProgress(len(params), verbose)]),
+                                  callbacks=[SweepProgress(len(params), status_every)]),
     )
-    grid = tuner.fit()
+    with _tune_console(verbose):
+        grid = tuner.fit()
     failed = [trial_name_of(r) for r in grid if r.error is not None]
     trials = [t for t in (_summary(Path(p["run_dir"])) for p in params) if t is not None]
     board, written = _leaderboard(config, path, trials)
     return SweepOutcome(path, trials, failed, board, written)
+
+
+@contextmanager
+def _tune_console(verbose: bool) -> Iterator[None]:
+    """Without ``verbose``, Tune's console output off: its newer output prints boxes at every verbosity, the
+    legacy one at verbosity 0 nothing (``RAY_AIR_NEW_OUTPUT=0``, as RLlib's examples set it), and a failing
+    trial's whole trace is left to its error file (``SweepProgress`` prints its last line)."""
+    quiet = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_PRINT_ALL_TRIAL_ERRORS": "0"}
+    previous = {k: os.environ.get(k) for k in quiet}
+    if not verbose:
+        os.environ.update(quiet)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def trial_name_of(result: Any) -> str:
@@ -82,28 +107,3 @@ def _leaderboard(config: SweepConfig, path: Path, trials: list[dict[str, Any]]) 
     entries = build(load_results([path / "runs"]), reps=config.leaderboard_reps)
     _, written = write_reports(entries, "SimPLe", path / "leaderboard")
     return terminal_table(entries), written
-
-
-class SweepProgress(Callback):
-    """A Tune callback printing one line per trial event, with the done, running and failed counts."""
-
-    def __init__(self, total: int, verbose: bool = True) -> None:
-        self.total, self.verbose = total, verbose
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._line(trials, f"started {trial}")
-
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._line(trials, f"finished {trial}")
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._line(trials, f"failed {trial} (no restarts left)")
-
-    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._line(trials, f"restarting {trial} from its run directory's last checkpoint after a failure")
-
-    def _line(self, trials: list, event: str) -> None:
-        if self.verbose:
-            counts = {s: sum(t.status == s for t in trials) for s in ("TERMINATED", "RUNNING", "ERROR")}
-            print(f"[sweep] {counts['TERMINATED']}/{self.total} done, {counts['RUNNING']} running, "
-                  f"{counts['ERROR']} failed: {event}", flush=True)

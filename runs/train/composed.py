@@ -22,7 +22,7 @@ from agents import save_agent
 from agents.learners import learner_entry, policy_extra, saved_learner_name
 from agents.spec import AgentSpec
 from envs import PROTOCOL_VERSION, AtariConfig, check_env_id, is_atari
-from envs.files import read_json
+from envs.files import atomic_write_text, read_json
 from envs.validate import require_device, require_device_available, require_range
 from runs.evaluation import score_policy
 from runs.metrics import MetricsLog
@@ -133,8 +133,13 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
     try:
         agent = ComposedAgent(config, config.env, run.path, config.seed, config.device, metrics.log,
                               on_checkpoint=lambda: {"metrics_lines": metrics.lines})
-        bar, agent.on_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress,
-                                             lambda: agent.real_steps)
+        bar, show_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress, lambda: agent.real_steps)
+
+        def on_phase(phase: str, seconds: float) -> None:
+            show_phase(phase, seconds)
+            _write_status(run, phase, agent)
+
+        agent.on_phase = on_phase
         evaluations: dict[int, dict[str, Any]] = {}  # real steps -> the evaluation after that iteration
         if config.iteration_eval_episodes:
             agent.on_iteration = lambda a: bar.write(
@@ -159,6 +164,13 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
             agent.close()
     run.finish(results)
     return json.loads(json.dumps(results))
+
+
+def _write_status(run: RunDir, phase: str, agent: Any) -> None:
+    """``status.json``: the phase just done and the real steps so far, for whoever watches the run (a sweep's
+    driver prints it); progress.json changes only at checkpoints."""
+    status = {"phase": phase, "real_steps": agent.real_steps, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    atomic_write_text(run.path / "status.json", json.dumps(status))
 
 
 def _metrics(run: RunDir) -> MetricsLog:
