@@ -68,6 +68,21 @@ class MetricsLog:
         return records
 
 
+def lines_through(run_path: str | Path, step: int) -> int:
+    """How many leading lines of a run's ``metrics.jsonl`` have ``step <= step``: what a job that checkpoints
+    at ``step`` after logging it keeps on resume (``MetricsLog(keep_lines=...)``)."""
+    path = Path(run_path) / "metrics.jsonl"
+    count = 0
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            if json.loads(line)["step"] > step:
+                break
+        except (json.JSONDecodeError, KeyError):
+            break  # a cut last line
+        count += 1
+    return count
+
+
 def read_metrics(run_path: str | Path) -> list[dict]:
     path = Path(run_path) / "metrics.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -102,7 +102,8 @@ def test_simple_with_arrow_of_time_cswm_curiosity_and_a_cswm_encoder_on_ray(tmp_
     assert results["agent_steps"] == 96 and results["simulated_steps"] == 32
     folder = tmp_path / "run" / results["checkpoint"]
     assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "arrow_of_time.pt",
-                                                  "cswm_curiosity.pt", "encoder.pt", "policy.pt"}
+                                                  "cswm_curiosity.pt", "encoder.pt", "policy.pt", "progress.json",
+                                                  "checksums.json"}
     logged = {k for m in read_metrics(tmp_path / "run") for k in m}
     assert {"encoder/loss", "intrinsic/arrow_of_time_reward_mean", "intrinsic/cswm_curiosity_reward_mean"} <= logged
     # The policy's encoder holds the C-SWM learner's weights (frozen: loaded after every fit).

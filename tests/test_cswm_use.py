@@ -104,9 +104,13 @@ def test_cli_collects_trains_resumes_and_evaluates(tmp_path, capsys):
     shutil.copy(tmp_path / "run" / "checkpoints" / "step_000000002.pt", crashed / "checkpoints")
     (crashed / "checkpoints" / "step_000000004.pt").write_bytes(
         (tmp_path / "run" / "checkpoints" / "step_000000004.pt").read_bytes()[:5000])
+    lost = [m for m in read_metrics(tmp_path / "run") if m["step"] <= 3]  # logged through epoch 3, then killed
+    (crashed / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in lost))
     capsys.readouterr()
     assert main([*args, "--out", str(crashed)]) == 0
     assert "step_000000004.pt is not a readable" in capsys.readouterr().out
+    logged = [(m["step"], k) for m in read_metrics(crashed) for k in m if k != "step"]
+    assert len(logged) == len(set(logged)) and max(s for s, _ in logged) == 4  # epochs 3-4 logged once, again
     resumed = json.loads((crashed / "results.json").read_text())
     assert (resumed["evaluation"], resumed["checkpoint_epoch"]) == (results["evaluation"], results["checkpoint_epoch"])
     assert main([*args, "--out", str(tmp_path / "run")]) == 2  # finished runs are never overwritten

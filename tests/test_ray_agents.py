@@ -35,7 +35,8 @@ def test_simple_with_arrow_of_time_trains_across_actors_inside_a_sweep_trial(tmp
     assert results["agent_steps"] == 64 + 32  # random collection + one iteration, over two collectors
     assert results["simulated_steps"] == 32  # 1 PPO iteration of train_batch 32 in imagination
     folder = out / results["checkpoint"]
-    assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "arrow_of_time.pt", "policy.pt"}
+    assert {p.name for p in folder.iterdir()} == {"world_model.pt", "store.npz", "arrow_of_time.pt", "policy.pt",
+                                                  "progress.json", "checksums.json"}
     assert ExperienceStore.load(folder / "store.npz").num_transitions == 96
     logged = {k: v for m in read_metrics(out) for k, v in m.items()}
     assert logged["simulated/envs_updated"] >= 1  # the env runner received the world model

@@ -16,7 +16,7 @@ from envs.cswm_datasets import DATASETS, collect_dataset
 from envs.episodes import EpisodeDataset
 from envs.files import atomic_write_text
 from envs.validate import require_choice, require_device, require_device_available, require_range
-from runs.metrics import MetricsLog
+from runs.metrics import MetricsLog, lines_through
 from runs.run_dir import RunDir, config_differences
 from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
 
@@ -119,7 +119,8 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     model = CSWM(config.cswm, train_data.obs_shape, config.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.cswm.learning_rate)
     epoch, lowest = _resume(run, model, optimizer)
-    metrics = MetricsLog(run.path, resume_step=epoch if epoch else None)
+    # Resuming at ``epoch``: what a lost session logged after that checkpoint is dropped (it is logged again).
+    metrics = MetricsLog(run.path, resume_step=epoch, keep_lines=lines_through(run.path, epoch))
     bar = tqdm(total=config.cswm.epochs * train_data.num_transitions, initial=epoch * train_data.num_transitions,
                unit="sample", unit_scale=True, desc=f"cswm {config.data.name}", disable=not progress,
                dynamic_ncols=True)
