@@ -65,3 +65,19 @@ def probability_of_improvement(x: dict[str, np.ndarray], y: dict[str, np.ndarray
 def performance_profile(table: dict[str, np.ndarray], taus: np.ndarray) -> np.ndarray:
     """Fraction of runs scoring above each tau, averaged over games (rliable's score distribution)."""
     return np.mean([(np.asarray(s, float)[:, None] > taus[None, :]).mean(axis=0) for s in table.values()], axis=0)
+
+
+def profile_intervals(table: dict[str, np.ndarray], taus: np.ndarray, reps: int = 2_000, seed: int = 0,
+                      confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise percentile bands (low, high), each (len(taus),), of :func:`performance_profile` under the
+    stratified bootstrap (runs resampled within each game), as rliable's ``create_performance_profile`` draws
+    them."""
+    rng = np.random.default_rng(seed)
+    scores = [np.asarray(s, float) for s in table.values()]
+    profiles = np.empty((reps, len(taus)))
+    for r in range(reps):
+        resampled = {i: s[rng.integers(len(s), size=len(s))] for i, s in enumerate(scores)}
+        profiles[r] = performance_profile(resampled, taus)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(profiles, [tail, 100 - tail], axis=0)
+    return low, high

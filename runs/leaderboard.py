@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,13 @@ from runs.aggregates import (
     performance_profile,
     point_estimates,
     probability_of_improvement,
+    profile_intervals,
 )
 from runs.evaluation import RESULTS_FORMAT
 from runs.published import published_agents
+from runs.shared_games import SharedGames, as_plain, format_cell, shared_rows
 
+PROFILE_REPS = 1_000  # bootstrap replicates of the performance-profile bands
 # Settings that must agree for scores to be comparable.
 _PROTOCOL_KEYS = ("sticky_actions", "frame_skip", "noop_max", "max_episode_frames", "full_action_space")
 
@@ -83,7 +87,10 @@ def build(ours: dict[str, dict[str, list[float]]], reps: int = 50_000, seed: int
 
 
 def terminal_table(entries: list[Entry]) -> str:
-    rows = summary_rows(entries)
+    return _aligned(summary_rows(entries))
+
+
+def _aligned(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
@@ -106,18 +113,21 @@ def per_game_rows(entries: list[Entry]) -> list[list[str]]:
     return rows
 
 
-def markdown(entries: list[Entry], improvement: dict[str, float], baseline: str) -> str:
+def markdown(entries: list[Entry], improvement: dict[str, dict[str, float]], baseline: str,
+             shared: list[SharedGames] = ()) -> str:
     parts = [markdown_table(summary_rows(entries))]
+    parts += [f"{_shared_title(s)}:\n\n{markdown_table(shared_rows(s))}" for s in shared]
     if improvement:
-        parts.append(f"Probability of improvement over {baseline}:\n\n"
-                     + "\n".join(f"- {name}: {p:.3f}" for name, p in improvement.items()))
+        parts.append(f"Probability of improvement over {baseline} (over the games both report):\n\n"
+                     + "\n".join(f"- {name}: {v['p']:.3f} ({v['games']} games)" for name, v in improvement.items()))
     parts.append("Per-game human-normalised scores (mean over runs; - = not reported):\n\n"
                  + markdown_table(per_game_rows(entries)))
     return "\n\n".join(parts) + "\n"
 
 
 def profile_png(entries: list[Entry], path: Path) -> Path:
-    """Performance profiles (fraction of runs with HNS > tau, tau in [0, 2]) of agents with per-run scores."""
+    """Performance profiles (fraction of runs with HNS > tau, tau in [0, 2]) of agents with per-run scores, with
+    95% stratified-bootstrap bands."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,7 +137,9 @@ def profile_png(entries: list[Entry], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for e in entries:
         if e.per_run:
-            ax.plot(taus, performance_profile(e.hns, taus), label=e.name)
+            line, = ax.plot(taus, performance_profile(e.hns, taus), label=e.name)
+            low, high = profile_intervals(e.hns, taus, reps=PROFILE_REPS)
+            ax.fill_between(taus, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("human-normalised score tau")
     ax.set_ylabel("fraction of runs with score > tau")
     ax.set_title("Atari 100k performance profiles")
@@ -139,16 +151,19 @@ def profile_png(entries: list[Entry], path: Path) -> Path:
     return path
 
 
-def html_report(entries: list[Entry], improvement: dict[str, float], baseline: str, png: Path) -> str:
-    """One self-contained page: both tables and the performance profiles (PNG inlined)."""
+def html_report(entries: list[Entry], improvement: dict[str, dict[str, float]], baseline: str, png: Path,
+                shared: list[SharedGames] = ()) -> str:
+    """One self-contained page: the tables and the performance profiles (PNG inlined)."""
     image = base64.b64encode(png.read_bytes()).decode()
-    improvement_html = "".join(f"<li>{html.escape(n)}: {p:.3f}</li>" for n, p in improvement.items())
+    improvement_html = "".join(f"<li>{html.escape(n)}: {v['p']:.3f} ({v['games']} games)</li>"
+                               for n, v in improvement.items())
+    shared_html = "".join(f"<h2>{html.escape(_shared_title(s))}</h2>{_html_table(shared_rows(s))}" for s in shared)
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Atari 100k leaderboard</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}</style></head><body>"
         "<h1>Atari 100k leaderboard</h1><p>Human-normalised scores; 95% stratified-bootstrap intervals.</p>"
-        f"{_html_table(summary_rows(entries))}"
+        f"{_html_table(summary_rows(entries))}{shared_html}"
         + (f"<h2>Probability of improvement over {html.escape(baseline)}</h2><ul>{improvement_html}</ul>"
            if improvement else "")
         + f"<h2>Performance profiles</h2><img alt='performance profiles' src='data:image/png;base64,{image}'>"
@@ -168,24 +183,52 @@ def _html_table(rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def write_reports(entries: list[Entry], baseline: str, out: Path) -> tuple[dict[str, float], list[Path]]:
-    """Write ``leaderboard.md``, ``leaderboard.html`` and ``profiles.png`` into ``out``; returns the probability
-    of improvement of each agent over ``baseline`` and the files written."""
+def write_reports(entries: list[Entry], baseline: str, out: Path, shared: list[SharedGames] = ()
+                  ) -> tuple[dict[str, dict[str, float]], list[Path]]:
+    """Write ``leaderboard.md``, ``leaderboard.html``, ``leaderboard.json`` and ``profiles.png`` into ``out``;
+    returns the probability of improvement of each agent over ``baseline`` and the files written."""
     improvement = improvement_over(entries, baseline)
     out.mkdir(parents=True, exist_ok=True)
     png = profile_png(entries, out / "profiles.png")
-    md = atomic_write_text(out / "leaderboard.md", markdown(entries, improvement, baseline))
-    page = atomic_write_text(out / "leaderboard.html", html_report(entries, improvement, baseline, png))
-    return improvement, [md, page, png]
+    md = atomic_write_text(out / "leaderboard.md", markdown(entries, improvement, baseline, shared))
+    page = atomic_write_text(out / "leaderboard.html", html_report(entries, improvement, baseline, png, shared))
+    data = atomic_write_text(out / "leaderboard.json", json.dumps(as_json(entries, improvement, baseline, shared),
+                                                                  indent=2))
+    return improvement, [md, page, data, png]
 
 
-def improvement_over(entries: list[Entry], baseline: str) -> dict[str, float]:
+def as_json(entries: list[Entry], improvement: dict[str, dict[str, float]], baseline: str,
+            shared: list[SharedGames] = ()) -> dict:
+    """Everything the tables print, as data: per agent its games, runs, per-game mean HNS, aggregates and 95%
+    intervals; the shared-games comparisons; the probability of improvement over ``baseline``."""
+    agents = [{"name": e.name, "source": e.source, "flag": e.flag, "games": sorted(e.hns),
+               "runs_per_game": {g: len(v) for g, v in e.hns.items()},
+               "mean_hns_per_game": {g: float(v.mean()) for g, v in e.hns.items()},
+               "estimates": e.estimates, "intervals": {k: list(v) for k, v in e.intervals.items()} if e.intervals
+               else None} for e in entries]
+    return {"format": "rl-workbench/leaderboard-v1", "score": "human-normalised", "confidence": 0.95,
+            "agents": agents, "shared_games": [as_plain(s) for s in shared],
+            "probability_of_improvement": {"baseline": baseline, "over": improvement}}
+
+
+def improvement_over(entries: list[Entry], baseline: str) -> dict[str, dict[str, float]]:
+    """``{agent: {"p": P(agent > baseline), "games": shared games}}``: over the games both report only."""
     by_name = {e.name: e for e in entries}
     if baseline not in by_name:
         raise ValueError(f"baseline {baseline!r} is not on the leaderboard; choose one of {sorted(by_name)}")
     base = by_name[baseline].hns
-    return {e.name: probability_of_improvement(e.hns, base) for e in entries
-            if e.name != baseline and set(e.hns) & set(base)}
+    return {e.name: {"p": probability_of_improvement(e.hns, base), "games": len(set(e.hns) & set(base))}
+            for e in entries if e.name != baseline and set(e.hns) & set(base)}
+
+
+def shared_text(shared: list[SharedGames]) -> str:
+    """The shared-games comparisons for the terminal."""
+    return "\n\n".join(f"{_shared_title(s)}:\n{_aligned(shared_rows(s))}" for s in shared)
+
+
+def _shared_title(shared: SharedGames) -> str:
+    return (f"On the {len(shared.games)} games {shared.subject} reports ({', '.join(shared.games)}), "
+            "every agent that reports them all")
 
 
 def _normalise(scores: dict[str, np.ndarray | list[float]]) -> dict[str, np.ndarray]:
@@ -193,11 +236,7 @@ def _normalise(scores: dict[str, np.ndarray | list[float]]) -> dict[str, np.ndar
 
 
 def _cell(e: Entry, key: str) -> str:
-    value = f"{e.estimates[key]:.3f}"
-    if e.intervals is None:
-        return f"{value} (means only)"
-    low, high = e.intervals[key]
-    return f"{value} [{low:.3f}, {high:.3f}]"
+    return format_cell(e.estimates, e.intervals, key)
 
 
 def _describe(protocol: tuple) -> str:

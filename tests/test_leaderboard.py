@@ -99,3 +99,69 @@ def test_bad_leaderboard_inputs_are_clear_errors(tmp_path):
     twice = [write_result(tmp_path / "c.json", source="run1"), write_result(tmp_path / "d.json", source="run1")]
     with pytest.raises(ValueError, match="same trained run"):
         load_results(twice)
+
+
+FIVE = ("Pong", "Breakout", "Krull", "RoadRunner", "Seaquest")
+
+
+def five_game_agent(tmp_path) -> dict[str, dict[str, list[float]]]:
+    """A synthetic agent of ours with two runs on each of 5 of the 26 games."""
+    files = [write_result(tmp_path / f"{g}-{seed}.json", g, 100.0 * (i + 1) + seed, source=f"{g}-{seed}")
+             for i, g in enumerate(FIVE) for seed in range(2)]
+    return load_results(files)
+
+
+def test_an_agent_on_5_games_is_also_compared_on_just_those_games(tmp_path):
+    from runs.leaderboard import improvement_over
+    from runs.shared_games import shared_comparisons
+
+    entries = build(five_game_agent(tmp_path), reps=200)
+    shared = shared_comparisons(entries, reps=200, seed=0)
+    assert len(shared) == 1 and shared[0].subject == "mine" and shared[0].games == tuple(sorted(FIVE))
+    rows = {name: (est, ci) for name, est, ci in shared[0].rows}
+    simple = next(e for e in entries if e.name == "SimPLe")
+    on_five = point_estimates({g: simple.hns[g] for g in FIVE})
+    assert rows["SimPLe"][0] == pytest.approx(on_five) and rows["SimPLe"][0] != pytest.approx(simple.estimates)
+    assert rows["SimPLe"][1] is not None and rows["DER"][1] is None  # intervals only where runs are published
+    mine = next(e for e in entries if e.name == "mine")
+    assert rows["mine"][0] == pytest.approx(mine.estimates)
+    improvement = improvement_over(entries, "SimPLe")
+    assert improvement["mine"]["games"] == 5 and improvement["IRIS"]["games"] == 26
+    assert improvement["mine"]["p"] == pytest.approx(probability_of_improvement(
+        mine.hns, {g: simple.hns[g] for g in FIVE}))
+
+
+def test_leaderboard_json_holds_the_numbers_the_tables_print(tmp_path):
+    from runs.leaderboard import summary_rows, write_reports
+    from runs.shared_games import format_cell, shared_comparisons, shared_rows
+
+    entries = build(five_game_agent(tmp_path), reps=200)
+    shared = shared_comparisons(entries, reps=200, seed=0)
+    improvement, written = write_reports(entries, "SimPLe", tmp_path / "board", shared)
+    assert sorted(p.name for p in written) == ["leaderboard.html", "leaderboard.json", "leaderboard.md", "profiles.png"]
+    data = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    printed = {row[0]: row[3:7] for row in summary_rows(entries)[1:]}
+    keys = ("mean", "median", "iqm", "optimality_gap")
+    for agent in data["agents"]:
+        assert [format_cell(agent["estimates"], agent["intervals"], k) for k in keys] == printed[agent["name"]]
+    printed_shared = {row[0]: row[2:] for row in shared_rows(shared[0])[1:]}
+    for agent in data["shared_games"][0]["agents"]:
+        assert [format_cell(agent["estimates"], agent["intervals"], k) for k in keys] == printed_shared[agent["name"]]
+    markdown = (tmp_path / "board" / "leaderboard.md").read_text()
+    for name, value in data["probability_of_improvement"]["over"].items():
+        assert f"- {name}: {value['p']:.3f} ({value['games']} games)" in markdown
+    assert "On the 5 games mine reports (Breakout, Krull, Pong, RoadRunner, Seaquest)" in markdown
+
+
+def test_performance_profile_bands_contain_the_profile_and_narrow_with_runs():
+    from runs.aggregates import performance_profile, profile_intervals
+
+    rng = np.random.default_rng(0)
+    taus = np.linspace(0, 2, 21)
+    few = {f"g{i}": rng.normal(1.0, 0.5, 3) for i in range(5)}
+    many = {f"g{i}": rng.normal(1.0, 0.5, 50) for i in range(5)}
+    low, high = profile_intervals(few, taus, reps=500)
+    profile = performance_profile(few, taus)
+    assert low.shape == taus.shape and (low <= profile + 1e-12).all() and (profile <= high + 1e-12).all()
+    low_many, high_many = profile_intervals(many, taus, reps=500)
+    assert (high_many - low_many).mean() < (high - low).mean()

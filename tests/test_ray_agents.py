@@ -3,6 +3,7 @@ policy training in imagination."""
 import json
 
 import numpy as np
+import pytest
 
 from agents.composed.parts import RealCollector
 from envs import AtariConfig, ExperienceStore
@@ -23,6 +24,7 @@ def test_collectors_play_exactly_their_share_and_their_stores_merge():
     assert not np.array_equal(parts[0].frames[-1], parts[1].frames[-1])  # different seeds, different games
 
 
+@pytest.mark.slow  # 60-75 s; the composed Ray agent is covered by test_composition, a sweep trial by make demo
 def test_simple_with_arrow_of_time_trains_across_actors_inside_a_sweep_trial(tmp_path, ray_local):
     # Inside a Tune trial the actors may only use the trial's placement group: the sweep reserves their bundles.
     assert main(["sweep", "--agent", "simple-ray", "--preset", "tiny", "--games", "Pong", "--seeds", "1",

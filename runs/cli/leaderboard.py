@@ -20,16 +20,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     from envs.files import require_writable_dir
     from envs.validate import require_range
-    from runs.leaderboard import build, load_results, terminal_table, write_reports
+    from runs.leaderboard import build, load_results, shared_text, terminal_table, write_reports
+    from runs.shared_games import shared_comparisons
 
     require_range("--reps", args.reps, 1)
     require_writable_dir(Path(args.out), "--out")
     entries = build(load_results(args.results), reps=args.reps, seed=args.seed,
                     include_published=not args.no_published)
     baseline = args.baseline or ("SimPLe" if not args.no_published else entries[0].name)
-    improvement, written = write_reports(entries, baseline, Path(args.out))
+    shared = shared_comparisons(entries, reps=args.reps, seed=args.seed)
+    improvement, written = write_reports(entries, baseline, Path(args.out), shared)
     print(terminal_table(entries))
-    print(f"\nprobability of improvement over {baseline}: "
-          + ", ".join(f"{name} {p:.2f}" for name, p in improvement.items()))
+    if shared:
+        print(f"\n{shared_text(shared)}")
+    print(f"\nprobability of improvement over {baseline} (over the games both report): "
+          + ", ".join(f"{name} {v['p']:.2f} ({v['games']} games)" for name, v in improvement.items()))
     print(f"written: {', '.join(map(str, written))}")
     return 0
