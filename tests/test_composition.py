@@ -75,9 +75,10 @@ def test_every_valid_combination_runs_one_iteration_locally(tmp_path, ray_local,
                  "--no-progress"]) == 0
 
 
-@pytest.mark.parametrize("learner, world_model", [("sb3-ppo", "simple"), ("rllib-ppo", "simple_deterministic"),
-                                                  ("rllib-appo", "none"), ("rllib-dqn", "none"),
-                                                  ("sb3-ppo", "none")])
+@pytest.mark.parametrize("learner, world_model", [
+    ("sb3-ppo", "simple"), ("rllib-appo", "none"), ("rllib-dqn", "none"), ("sb3-ppo", "none"),
+    # 60 s; RLlib in imagination (its env runners are Ray actors in every runtime) also runs in the local matrix
+    pytest.param("rllib-ppo", "simple_deterministic", marks=pytest.mark.slow)])
 def test_each_learner_and_world_model_runs_on_ray_actors(tmp_path, ray_local, learner, world_model):
     # sb3-ppo with both rewards on Ray is the composition test below; here the RLlib paths that carry them.
     intrinsic = learner in ("rllib-dqn", "rllib-ppo")
