@@ -37,6 +37,7 @@ class Entry:
     hns: dict[str, np.ndarray]
     per_run: bool
     flag: str = ""
+    ours: bool = False  # produced by this workbench (given results, or shipped measured ones)
     estimates: dict[str, float] | None = None
     intervals: dict[str, tuple[float, float]] | None = None
 
@@ -74,10 +75,15 @@ def load_results(paths: list[str | Path]) -> dict[str, dict[str, list[float]]]:
 
 
 def build(ours: dict[str, dict[str, list[float]]], reps: int = 50_000, seed: int = 0,
-          include_published: bool = True) -> list[Entry]:
-    """Rows with aggregates of human-normalised scores; intervals for agents with per-run scores."""
-    entries = [Entry(name, "this workbench", _normalise(games), True) for name, games in ours.items()]
+          include_published: bool = True, measured: Path | None = None) -> list[Entry]:
+    """Rows with aggregates of human-normalised scores; intervals for agents with per-run scores. With
+    ``include_published``, the published agents and what this workbench measured (``runs/data/measured``, or
+    ``measured``) follow the given results."""
+    from runs.measured import measured_agents
+
+    entries = [Entry(name, "this workbench", _normalise(games), True, ours=True) for name, games in ours.items()]
     if include_published:
+        entries += [Entry(a.name, a.source, _normalise(a.scores), True, ours=True) for a in measured_agents(measured)]
         entries += [Entry(a.name, a.source, _normalise(a.scores), a.per_run, a.flag) for a in published_agents()]
     for e in entries:
         e.estimates = point_estimates(e.hns)

@@ -22,11 +22,11 @@ class SharedGames:
 
 
 def shared_comparisons(entries: list, reps: int, seed: int) -> list[SharedGames]:
-    """One :class:`SharedGames` per agent of ours covering fewer games than the widest entry (``entries`` are
-    :class:`runs.leaderboard.Entry`; ours have source ``this workbench``)."""
+    """One :class:`SharedGames` per agent of ours (``Entry.ours``: given or measured results) covering fewer
+    games than the widest entry (``entries`` are :class:`runs.leaderboard.Entry`)."""
     widest = max(len(e.hns) for e in entries)
     comparisons = []
-    for subject in (e for e in entries if e.source == "this workbench" and len(e.hns) < widest):
+    for subject in (e for e in entries if e.ours and len(e.hns) < widest):
         games = tuple(sorted(subject.hns))
         rows = []
         for e in entries:

@@ -165,3 +165,23 @@ def test_performance_profile_bands_contain_the_profile_and_narrow_with_runs():
     assert low.shape == taus.shape and (low <= profile + 1e-12).all() and (profile <= high + 1e-12).all()
     low_many, high_many = profile_intervals(many, taus, reps=500)
     assert (high_many - low_many).mean() < (high - low).mean()
+
+
+def test_a_measured_run_ships_as_data_and_stands_beside_the_published_rows(tmp_path, capsys):
+    from runs.cli import main
+    from runs.shared_games import shared_comparisons
+
+    run, root = tmp_path / "run", tmp_path / "measured"
+    assert main(["train", "--preset", "ppo-tiny", "--no-progress", "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--episodes", "2", "--envs", "2", "--max-frames", "2000", "--no-progress"]) == 0
+    assert main(["measured", str(run), "--root", str(root)]) == 0
+    record = json.loads((root / "ppo" / "Pong-seed0.json").read_text())
+    assert record["evaluation"]["policy"] == "final" and record["agent_steps"] == 256
+    assert record["manifest"]["git"] and record["config"]["seed"] == 0 and record["wall_time_s"] > 0
+    assert main(["measured", str(run), "--root", str(root)]) == 2  # never overwritten
+    assert "exists; measured results are never overwritten" in capsys.readouterr().err
+
+    entries = build({}, reps=200, measured=root)
+    row = next(e for e in entries if e.name == "rl-workbench ppo (measured)")
+    assert row.ours and set(row.hns) == {"Pong"} and row.intervals is not None and "measured here" in row.source
+    assert [s.subject for s in shared_comparisons(entries, reps=200, seed=0)] == ["rl-workbench ppo (measured)"]

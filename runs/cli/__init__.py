@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from runs.cli import compare, envs, evaluate, intrinsic, leaderboard, replay, sweep, train, world_model
+from runs.cli import compare, envs, evaluate, intrinsic, leaderboard, measured, replay, sweep, train, world_model
 
-COMMANDS = [envs, train, evaluate, leaderboard, replay, compare, intrinsic, sweep, world_model]
+COMMANDS = [envs, train, evaluate, leaderboard, measured, replay, compare, intrinsic, sweep, world_model]
 
 
 def main(argv: list[str] | None = None) -> int:
