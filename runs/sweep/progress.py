@@ -71,8 +71,9 @@ def trial_status(run_dir: Path) -> str:
         return f"{run_dir.name}: (status being written)"
     steps = f"{status['real_steps']:,}" + (f"/{budget:,}" if budget else "")
     score = _last_eval(run_dir / "metrics.jsonl")
-    return (f"{run_dir.name}: {status['phase']} done at {status['time']}, {steps} real steps"
-            + (f", last eval {score:.1f}" if score is not None else ""))
+    since = time.time() - time.mktime(time.strptime(status["time"], "%Y-%m-%d %H:%M:%S"))
+    return (f"{run_dir.name}: {status['phase']} done at {status['time']} (next phase running {since:.0f} s), "
+            f"{steps} real steps" + (f", last eval {score:.1f}" if score is not None else ""))
 
 
 def _last_eval(metrics: Path) -> float | None:
