@@ -2,8 +2,8 @@
 belongs to, the newest two kept, and on resume the newest intact one in force.
 
     checkpoints/iteration_NNN/   the learners' files, the store, policy.pt, progress.json (this folder's record),
-                                 checksums.json (sha256 of every other file; written last: a folder without it
-                                 was never finished)
+                                 checksums.json (sha256 of every other file; written last, before the folder is
+                                 adopted)
     progress.json                the record of the folder in force (``checkpoint``)
 """
 from __future__ import annotations
@@ -38,9 +38,13 @@ def prune(checkpoints: Path, in_force: str) -> None:
 
 
 def damage(folder: Path) -> str | None:
-    """What is wrong with ``folder`` (a missing, changed or unsealed file), or None when it is intact."""
+    """What is wrong with ``folder`` (missing, or a file missing or changed), or None when it is intact. A
+    folder without checksums is one written before folders were sealed: it cannot be checked, and is taken as
+    it is (only sealed folders are ever adopted now, so no other folder a resume reads lacks them)."""
+    if not folder.is_dir():
+        return f"{folder.name} is missing"
     if not (folder / CHECKSUMS).exists():
-        return f"{folder.name} is missing or was never finished (no {CHECKSUMS})"
+        return None
     try:
         sums = read_json(folder / CHECKSUMS, "checksums")
     except ValueError as e:
