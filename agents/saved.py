@@ -3,7 +3,8 @@
     agent.json   format, learner, env id and protocol config, observation and action spaces, versions
     policy.pt    policy weights only (loaded with ``weights_only=True``: no pickled code runs)
 
-Learners: ``sb3-ppo`` (an SB3 actor-critic) and ``rllib-<algorithm>`` (an RLlib RLModule in
+Learners: ``sb3-ppo`` (an SB3 actor-critic), ``dqn`` (a :class:`agents.learners.dqn.policy.QPolicy`, rebuilt
+from the ``dqn`` config in ``agent.json``) and ``rllib-<algorithm>`` (an RLlib RLModule in
 :class:`agents.learners.rllib.policy.RLlibPolicy`, rebuilt from the ``rllib`` config in ``agent.json``).
 """
 from __future__ import annotations
@@ -107,6 +108,8 @@ def _from_agent_dir(path: Path) -> SavedAgent:
     _require_spaces(path, meta, *spaces)
     if str(meta["learner"]).startswith("rllib-"):
         policy = _rllib_policy(meta)
+    elif meta["learner"] == "dqn":
+        policy = _dqn_policy(meta.get("dqn", {}), spaces[0], int(spaces[1].n))
     else:
         policy = build_policy(*spaces, meta.get("features"))
     weights = read_checkpoint(path / "policy.pt", POLICY_FORMAT, "saved policy")["weights"]
@@ -146,6 +149,14 @@ def _from_checkpoint(path: Path) -> SavedAgent:
         policy = policy_from_checkpoint(path, env_config.game, env_config)
         learner = config.get("learner") or f"rllib-{config['rllib']['algorithm']}"
         return SavedAgent(env_config.game, env_config, policy.eval(), {"learner": learner, **meta})
+    if config.get("learner") == "dqn":
+        from agents.learners.dqn.policy import load_checkpoint as load_dqn
+
+        state = load_dqn(path)
+        observations, actions = _env_spaces(env_config.game, env_config)
+        policy = _dqn_policy(state["dqn"], observations, int(actions.n))
+        policy.q.load_state_dict(state["q"])
+        return SavedAgent(env_config.game, env_config, policy.eval(), {"learner": "dqn", **meta})
     state = load_checkpoint(path)
     policy = _policy_for(env_config.game, env_config, state.get("features"))
     policy.load_state_dict(state["policy"])
@@ -173,6 +184,13 @@ def _rllib_policy(meta: dict[str, Any]) -> torch.nn.Module:
     config = config_from_plain(meta["rllib"])
     space = meta["observation_space"]
     return build_policy(config, ObsAdapter(tuple(space["shape"]), space["dtype"]), int(meta["action_space"]["n"]))
+
+
+def _dqn_policy(config: dict[str, Any], observations: gym.Space, num_actions: int) -> torch.nn.Module:
+    """An untrained epsilon-greedy Q-policy of the saved architecture (``config``: the learner's DQNConfig)."""
+    from agents.learners.dqn.policy import QPolicy, config_from_plain
+
+    return QPolicy(config_from_plain(config), observations, num_actions)
 
 
 def _version(name: str) -> str | None:

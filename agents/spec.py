@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from agents.features.config import PolicyConfig
 from agents.learners import learner_entry, learner_names
+from agents.learners.dqn.config import DQNConfig
 from agents.learners.rllib.config import RLlibConfig
 from agents.learners.sb3_ppo import PPOConfig
 from envs.config_data import from_dict, to_dict
@@ -146,8 +147,8 @@ class AgentSpec:
     """One agent as a combination of registered components.
 
     Attributes:
-        learner: the policy learner (``sb3-ppo``, ``rllib-ppo``, ``rllib-appo``, ``rllib-dqn``); its settings
-            are ``ppo`` (stable-baselines3) or ``rllib`` (fields of :class:`RLlibConfig` but ``algorithm``, which
+        learner: the policy learner (``sb3-ppo``, ``dqn``, ``rllib-ppo``, ``rllib-appo``, ``rllib-dqn``); its
+            settings are ``ppo`` (stable-baselines3), ``dqn`` (:class:`DQNConfig`) or ``rllib`` (fields of :class:`RLlibConfig` but ``algorithm``, which
             the learner's name sets; resolved when the spec is built, as :attr:`rllib_config`).
         world_model: ``none`` (the policy trains in the real env: a model-free agent) or a registered world
             model (``simple``, ``simple_deterministic``) that the policy trains inside; ``model`` holds its
@@ -166,6 +167,7 @@ class AgentSpec:
     loop: LoopConfig = field(default_factory=LoopConfig)
     ppo: PPOConfig = field(default_factory=_imagination_ppo)
     rllib: dict[str, Any] = field(default_factory=_imagination_rllib)
+    dqn: DQNConfig = field(default_factory=DQNConfig)
 
     def __post_init__(self) -> None:
         entry = learner_entry(self.learner)
@@ -187,6 +189,18 @@ class AgentSpec:
         object.__setattr__(self, "rllib", {k: v for k, v in to_dict(rllib).items() if k != "algorithm"})
         self._check_combination(entry)
         self._check_budgets(entry)
+
+    @property
+    def dqn_config(self) -> DQNConfig:
+        """The ``dqn`` learner's settings."""
+        return self.dqn
+
+    @property
+    def replay_rows(self) -> int:
+        """Rows the ``dqn`` learner's replay holds: ``dqn.replay_capacity`` or the whole real-step budget, plus
+        a row per game start."""
+        steps = self.dqn.replay_capacity or self.loop.total_real_steps
+        return int(steps * 1.05) + 1000
 
     @property
     def rllib_config(self) -> RLlibConfig:
@@ -238,6 +252,14 @@ class AgentSpec:
             if not self.imagined and loop.real_steps_per_iteration % rollout:
                 raise ValueError(f"loop.real_steps_per_iteration={loop.real_steps_per_iteration} must be a multiple "
                                  f"of the rollout ppo.n_steps x loop.real_envs = {rollout}")
+        elif entry.family == "torch":
+            if loop.real_steps_per_iteration % loop.real_envs:
+                raise ValueError(f"loop.real_steps_per_iteration={loop.real_steps_per_iteration} must be a multiple "
+                                 f"of loop.real_envs={loop.real_envs}")
+            if self.dqn.replay_capacity is not None and self.dqn.replay_capacity < loop.total_real_steps:
+                raise ValueError(f"dqn.replay_capacity={self.dqn.replay_capacity} is below the run's "
+                                 f"{loop.total_real_steps} real steps; the replay keeps every step (no ring "
+                                 "buffer), so leave it unset or raise it")
         elif self.imagined:
             if self.rllib_config.envs_per_env_runner != loop.sim_envs:
                 raise ValueError(f"rllib.envs_per_env_runner={self.rllib_config.envs_per_env_runner} must equal "

@@ -239,7 +239,7 @@ class ComposedAgent:
         if not self.rewards:
             return None, ()
         states = self.place.gather([part.call("state") for part in self.rewards])
-        if learner_entry(self.spec.learner).family == "sb3":
+        if learner_entry(self.spec.learner).family in ("sb3", "torch"):  # rewards added in this process
             self.weighted = WeightedIntrinsic([WeightedTerm(t.name, intrinsic_entry(t.name).from_state(s, self.device),
                                                             t.weight) for t, s in zip(self.spec.intrinsic, states)])
             return self.weighted, ()

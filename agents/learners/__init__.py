@@ -1,6 +1,7 @@
 """Policy learners by name, and the one function that builds a learner for the world its policy trains in.
 
     sb3-ppo      stable-baselines3 PPO (sb3_ppo.py), in this process
+    dqn          DQN / DrQ(epsilon) in plain PyTorch (dqn/), in this process
     rllib-ppo    RLlib PPO   \\
     rllib-appo   RLlib APPO   > rllib/learner.py, sampled by RLlib env runners
     rllib-dqn    RLlib DQN   /
@@ -26,7 +27,8 @@ class LearnerEntry:
     """What a learner can do.
 
     Attributes:
-        family: ``sb3`` (settings in the spec's ``ppo``) or ``rllib`` (in ``rllib``).
+        family: ``sb3`` (settings in the spec's ``ppo``), ``torch`` (our own, in ``dqn``) or ``rllib`` (in
+            ``rllib``).
         algorithm: what the learner optimises; RLlib's ``rllib.algorithm`` is set from it.
         imagination: it can train inside a world model (imagined rollouts are short and on-policy).
         encoders: the ``features.features`` values it can build (RLlib builds its own encoders).
@@ -34,7 +36,7 @@ class LearnerEntry:
     """
 
     name: str
-    family: Literal["sb3", "rllib"]
+    family: Literal["sb3", "torch", "rllib"]
     algorithm: str
     imagination: bool
     encoders: tuple[str, ...]
@@ -43,6 +45,7 @@ class LearnerEntry:
 
 LEARNERS = {entry.name: entry for entry in [
     LearnerEntry("sb3-ppo", "sb3", "ppo", imagination=True, encoders=("auto", "nature", "grid", "cswm")),
+    LearnerEntry("dqn", "torch", "dqn", imagination=False, encoders=("auto", "nature")),
     LearnerEntry("rllib-ppo", "rllib", "ppo", imagination=True, encoders=("auto",)),
     LearnerEntry("rllib-appo", "rllib", "appo", imagination=False, encoders=("auto",)),
     LearnerEntry("rllib-dqn", "rllib", "dqn", imagination=False, encoders=("auto",)),
@@ -86,7 +89,21 @@ def build_learner(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device
     entry = learner_entry(spec.learner)
     if entry.family == "sb3":
         return _sb3(spec.ppo, spec.features, world, seed, device, log)
+    if entry.family == "torch":
+        return _dqn(spec, world, seed, device, log)
     return _rllib(spec.rllib_config, world, seed, device, log)
+
+
+def _dqn(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, log: Log | None) -> PolicyLearner:
+    from agents.learners.dqn.learner import DQNLearner
+    from intrinsic import IntrinsicRewardVectorWrapper
+
+    if isinstance(world, ImaginedWorld):  # refused by AgentSpec already; kept for direct callers
+        raise ValueError("learner='dqn' trains in the real env only")
+    env = make_vector_env(world.env.game, world.num_envs, world.env)
+    if world.intrinsic is not None:
+        env = IntrinsicRewardVectorWrapper(env, world.intrinsic)
+    return DQNLearner(spec.dqn_config, env, spec.replay_rows, seed=seed, device=device, log=log)
 
 
 def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, seed: int, device: str,
@@ -119,13 +136,19 @@ def _rllib(rllib: Any, world: RealWorld | ImaginedWorld, seed: int, device: str,
 
 def saved_learner_name(spec: Any) -> str:
     """The ``learner`` a saved agent records (how :func:`agents.load` rebuilds its network)."""
-    return "sb3-ppo" if learner_entry(spec.learner).family == "sb3" else f"rllib-{spec.rllib_config.algorithm}"
+    family = learner_entry(spec.learner).family
+    return {"sb3": "sb3-ppo", "torch": spec.learner}.get(family, f"rllib-{spec.rllib_config.algorithm}")
 
 
 def policy_extra(spec: Any) -> dict[str, Any]:
     """What a saved agent needs beyond the weights to rebuild the policy (RLlib: its config)."""
-    if learner_entry(spec.learner).family == "sb3":
+    family = learner_entry(spec.learner).family
+    if family == "sb3":
         return {}
+    if family == "torch":
+        from agents.learners.dqn.policy import plain_config as dqn_plain
+
+        return {"dqn": dqn_plain(spec.dqn_config)}
     from agents.learners.rllib.policy import plain_config
 
     return {"rllib": plain_config(spec.rllib_config)}

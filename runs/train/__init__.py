@@ -30,6 +30,7 @@ _COMPOSED = ("runs.train.composed", "ComposedTrainConfig", "train_composed")
 # Every agent is the composed agent; the names are preset families (runs/presets/<name>-*.yaml).
 AGENTS = {
     "ppo": AgentEntry(*_COMPOSED, "ppo-atari100k"),
+    "drq-eps": AgentEntry(*_COMPOSED, "drq-eps-atari100k"),
     "simple": AgentEntry(*_COMPOSED, "paper"),
     "simple-ray": AgentEntry(*_COMPOSED, "paper"),
     "rllib": AgentEntry(*_COMPOSED, "rllib-atari100k"),

@@ -42,7 +42,7 @@ class ComposedTrainConfig(AgentSpec):
         iteration_eval_episodes: games of an evaluation after every iteration (``eval/*`` curves; 0: none).
     """
 
-    agent: Literal["composed", "ppo", "rllib", "simple", "simple-ray"] = "composed"
+    agent: Literal["composed", "ppo", "drq-eps", "rllib", "simple", "simple-ray"] = "composed"
     env: AtariConfig = field(default_factory=AtariConfig)
     seed: int = 0
     device: str = "cpu"
