@@ -148,8 +148,9 @@ class AgentSpec:
 
     Attributes:
         learner: the policy learner (``sb3-ppo``, ``dqn``, ``rllib-ppo``, ``rllib-appo``, ``rllib-dqn``); its
-            settings are ``ppo`` (stable-baselines3), ``dqn`` (:class:`DQNConfig`) or ``rllib`` (fields of :class:`RLlibConfig` but ``algorithm``, which
-            the learner's name sets; resolved when the spec is built, as :attr:`rllib_config`).
+            settings are ``ppo`` (stable-baselines3), ``dqn`` (:class:`DQNConfig`) or ``rllib`` (fields of
+            :class:`RLlibConfig` but ``algorithm``, which the learner's name sets; resolved when the spec is
+            built, as :attr:`rllib_config`).
         world_model: ``none`` (the policy trains in the real env: a model-free agent) or a registered world
             model (``simple``, ``simple_deterministic``) that the policy trains inside; ``model`` holds its
             settings (fields of its config class; the resolved config replaces it when the spec is built).

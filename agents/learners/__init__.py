@@ -123,6 +123,7 @@ def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, see
 
 def _rllib(rllib: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, log: Log | None) -> PolicyLearner:
     from agents.composed.imagination import imagined_world_spec
+    from agents.learners.rllib.augment import augment_connector, chained
     from agents.learners.rllib.intrinsic import intrinsic_connector
     from agents.learners.rllib.learner import RLlibLearner, real_env_spec
 
@@ -130,7 +131,9 @@ def _rllib(rllib: Any, world: RealWorld | ImaginedWorld, seed: int, device: str,
         return RLlibLearner(rllib, imagined_world_spec(world.config, world.obs_shape), seed=seed, device=device,
                             log=log)
     env = real_env_spec(world.env.game, world.env)
-    connector = intrinsic_connector(list(world.intrinsic_files), env.adapter) if world.intrinsic_files else None
+    connector = chained(
+        intrinsic_connector(list(world.intrinsic_files), env.adapter) if world.intrinsic_files else None,
+        augment_connector(rllib.augment_pad, rllib.intensity_scale, seed) if rllib.drq_augment else None)
     return RLlibLearner(rllib, env, seed=seed, device=device, log=log, learner_connector=connector)
 
 

@@ -28,7 +28,18 @@ class RLlibConfig:
         cpus_per_env_runner: CPUs Ray reserves for each remote env runner (fractions share a core).
         vf_share_layers: the value head reads the policy's encoder (as SB3's CnnPolicy) instead of its own copy.
         replay_capacity, learning_starts, target_update_every: DQN's buffer (transitions), random-ish warm-up
-            (env steps before the first update) and target-network period (env steps).
+            (env steps before the first update) and target-network period (env steps sampled, RLlib's
+            ``target_network_update_freq``; with one env step per iteration, 1 syncs after every update).
+        grad_clip: global-norm clip (None: none; RLlib's DQN default is 40, PPO's config sets its own).
+        replay: DQN's ``prioritized`` (RLlib's default) or ``uniform`` replay of episodes.
+        n_step: DQN's return horizon; ``epsilon``: its ``(env step, value)`` schedule, piecewise linear;
+            ``adam_eps``: Adam's epsilon (RLlib's DQN default 1e-8; PPO and APPO keep torch's).
+        training_intensity: DQN's replayed / sampled env steps (None: RLlib's native ratio, one minibatch per
+            sample call); ``train_batch`` x updates per env step.
+        dueling, double_q: DQN's head and targets; ``head_hiddens``: the dense layers of each DQN stream (RLlib
+            has no layer shared by the value and advantage streams, unlike Dopamine's one 512-unit layer).
+        drq_augment, augment_pad, intensity_scale: DrQ's augmentation of both observations of every replayed
+            transition, as a learner connector (``agents/learners/rllib/augment.py``).
 
     Budgets are exact (:attr:`exact_budget`) with one env per env runner: RLlib's vector envs reset an ended
     episode on the *next* step without counting it, so with several envs a sample call overshoots by up to
@@ -45,7 +56,7 @@ class RLlibConfig:
     clip_param: float = 0.1
     entropy_coeff: float = 0.01
     vf_loss_coeff: float = 0.5
-    grad_clip: float = 0.5
+    grad_clip: float | None = 0.5
     num_env_runners: int = 0
     envs_per_env_runner: int = 1
     cpus_per_env_runner: float = 1.0
@@ -56,6 +67,17 @@ class RLlibConfig:
     replay_capacity: int = 100_000
     learning_starts: int = 1_600
     target_update_every: int = 2_000
+    replay: Literal["prioritized", "uniform"] = "prioritized"
+    n_step: int = 1
+    epsilon: tuple[tuple[float, float], ...] = ((0, 1.0), (10_000, 0.05))
+    adam_eps: float = 1e-8
+    training_intensity: float | None = None
+    dueling: bool = True
+    double_q: bool = True
+    head_hiddens: tuple[int, ...] = (256,)
+    drq_augment: bool = False
+    augment_pad: int = 4
+    intensity_scale: float = 0.05
 
     def __post_init__(self) -> None:
         require_choice("algorithm", self.algorithm, ALGORITHMS)
@@ -63,6 +85,21 @@ class RLlibConfig:
         for name in ("train_batch", "minibatch", "epochs", "envs_per_env_runner", "replay_capacity",
                      "target_update_every"):
             require_range(name, getattr(self, name), 1)
+        require_choice("replay", self.replay, ["prioritized", "uniform"])
+        require_range("n_step", self.n_step, 1)
+        require_range("augment_pad", self.augment_pad, 0)
+        if self.grad_clip is not None:
+            require_range("grad_clip", self.grad_clip, 0.0)
+        if not self.epsilon or any(len(p) != 2 or p[0] < 0 or not 0 <= p[1] <= 1 for p in self.epsilon):
+            raise ValueError(f"epsilon={[list(p) for p in self.epsilon]} must be [[env step, value in [0, 1]], ...]")
+        if self.training_intensity is not None:
+            require_range("training_intensity", self.training_intensity, 0.0)
+        if self.algorithm == "dqn" and self.fragment < self.n_step:
+            raise ValueError(f"rollout_fragment_length={self.fragment} must be at least n_step={self.n_step} "
+                             "(RLlib's DQN refuses shorter fragments); keep one update per env step with "
+                             "training_intensity = train_batch")
+        if self.drq_augment and self.algorithm != "dqn":
+            raise ValueError("drq_augment=True is a DQN setting (it augments replayed transitions)")
         for name in ("num_env_runners", "learning_starts"):
             require_range(name, getattr(self, name), 0)
         require_range("learning_rate", self.learning_rate, 0.0)

@@ -4,7 +4,6 @@ plain config without Ray or an env, and the code-free checkpoint format (tensors
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from torch import nn
 from agents.learners.rllib.config import RLlibConfig
 from agents.learners.rllib.env import ObsAdapter, probe_env
 from envs import AtariConfig
+from envs.config_data import from_dict, to_dict
 from envs.files import read_checkpoint
 
 CHECKPOINT_FORMAT = "rl-workbench/rllib-v1"
@@ -29,16 +29,23 @@ def algorithm_base(config: RLlibConfig) -> Any:
     from ray.rllib.algorithms.ppo import PPOConfig
 
     algo = {"ppo": PPOConfig, "appo": APPOConfig, "dqn": DQNConfig}[config.algorithm]()
-    return (algo.rl_module(model_config=config.model_config())
+    model = config.model_config()
+    if config.algorithm == "dqn":
+        model["head_fcnet_hiddens"] = list(config.head_hiddens)
+    return (algo.rl_module(model_config=model)
             .training(lr=config.learning_rate, gamma=config.gamma, train_batch_size_per_learner=config.train_batch,
                       grad_clip=config.grad_clip, **_algorithm_kwargs(config)))
 
 
 def _algorithm_kwargs(config: RLlibConfig) -> dict[str, Any]:
     if config.algorithm == "dqn":
-        return {"replay_buffer_config": {"type": "PrioritizedEpisodeReplayBuffer", "capacity": config.replay_capacity},
+        buffer = {"prioritized": "PrioritizedEpisodeReplayBuffer", "uniform": "EpisodeReplayBuffer"}[config.replay]
+        return {"replay_buffer_config": {"type": buffer, "capacity": config.replay_capacity},
                 "num_steps_sampled_before_learning_starts": config.learning_starts,
-                "target_network_update_freq": config.target_update_every}
+                "target_network_update_freq": config.target_update_every, "n_step": config.n_step,
+                "epsilon": [list(p) for p in config.epsilon], "adam_epsilon": config.adam_eps,
+                "dueling": config.dueling, "double_q": config.double_q,
+                "training_intensity": config.training_intensity}
     common = {"lambda_": config.gae_lambda, "clip_param": config.clip_param, "entropy_coeff": config.entropy_coeff,
               "vf_loss_coeff": config.vf_loss_coeff}
     return {**common, "minibatch_size": config.minibatch, "num_epochs": config.epochs} if config.algorithm == "ppo" \
@@ -95,14 +102,12 @@ def load_policy_weights(policy: RLlibPolicy, weights: dict[str, torch.Tensor]) -
 
 def plain_config(config: RLlibConfig) -> dict[str, Any]:
     """``config`` as JSON-friendly plain data (lists, not tuples)."""
-    data = dataclasses.asdict(config)
-    return {**data, "fcnet_hiddens": list(config.fcnet_hiddens), "conv_filters": [list(f) for f in config.conv_filters]}
+    return to_dict(config)
 
 
 def config_from_plain(data: dict[str, Any]) -> RLlibConfig:
     """Inverse of :func:`plain_config`."""
-    return RLlibConfig(**{**data, "fcnet_hiddens": tuple(data["fcnet_hiddens"]),
-                          "conv_filters": tuple(tuple(f) for f in data["conv_filters"])})
+    return from_dict(RLlibConfig, data, "rllib")
 
 
 def to_torch(tree: Any) -> Any:
