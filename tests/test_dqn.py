@@ -27,7 +27,8 @@ def test_preset_holds_dopamine_values_and_the_100k_protocol():
     config = build(ComposedTrainConfig, ["drq-eps-atari100k"], [])
     assert {k: getattr(config.dqn, k) for k in DOPAMINE_DRQ_EPS} == DOPAMINE_DRQ_EPS
     assert config.loop.total_real_steps == 100_000 and config.eval_episodes == 100
-    assert config.env.sticky_actions == 0.0 and config.env.life_loss_terminal and config.env.max_episode_frames == 108_000
+    env = config.env
+    assert env.sticky_actions == 0.0 and env.life_loss_terminal and env.max_episode_frames == 108_000
     cpu = build(ComposedTrainConfig, ["drq-eps-cpu"], [])  # the 2-core variant differs in exactly these
     differs = {k for k in DOPAMINE_DRQ_EPS if getattr(cpu.dqn, k) != getattr(config.dqn, k)}
     assert differs == {"padding", "precision"}
