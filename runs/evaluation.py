@@ -84,10 +84,12 @@ def score_summary(scores: list[float], env_id: str) -> dict[str, float]:
 
 
 def score_policy(act: Callable[[np.ndarray], np.ndarray], env_config: AtariConfig, episodes: int,
-                 max_episode_frames: int, seed: int, num_envs: int = 8) -> dict[str, Any]:
-    """Raw scores of ``episodes`` full games under ``env_config`` (eval mode, given frame cap) and their summary."""
+                 max_episode_frames: int, seed: int, num_envs: int = 8,
+                 epsilon: float = EvalConfig.epsilon) -> dict[str, Any]:
+    """Raw scores of ``episodes`` full games under ``env_config`` (eval mode, given frame cap, the protocol's
+    epsilon) and their summary."""
     capped = dataclasses.replace(env_config, max_episode_frames=max_episode_frames)
-    scores = play_episodes(act, env_config.game, capped, episodes, seed, num_envs)
+    scores = play_episodes(act, env_config.game, capped, episodes, seed, num_envs, epsilon)
     return {**score_summary(scores, env_config.game), "scores": scores}
 
 

@@ -12,6 +12,7 @@ from agents.learners.dqn.network import QNetwork
 from agents.learners.dqn.replay import NStepReplay
 from runs.cli import main
 from runs.configs import build, load_preset
+from runs.evaluation import EvalConfig
 from runs.metrics import read_metrics
 from runs.train.composed import ComposedTrainConfig
 
@@ -29,6 +30,7 @@ def test_preset_holds_dopamine_values_and_the_100k_protocol():
     assert config.loop.total_real_steps == 100_000 and config.eval_episodes == 100
     env = config.env
     assert env.sticky_actions == 0.0 and env.life_loss_terminal and env.max_episode_frames == 108_000
+    assert EvalConfig().epsilon == config.dqn.epsilon_eval  # the protocol applies Dopamine's evaluation epsilon
     cpu = build(ComposedTrainConfig, ["drq-eps-cpu"], [])  # the 2-core variant differs in exactly these
     differs = {k for k in DOPAMINE_DRQ_EPS if getattr(cpu.dqn, k) != getattr(config.dqn, k)}
     assert differs == {"padding", "precision"}

@@ -184,7 +184,8 @@ def _metrics(run: RunDir) -> MetricsLog:
 
 
 def evaluate(config: ComposedTrainConfig, policy: Any, episodes: int, seed: int) -> dict[str, Any]:
-    """Scores of ``policy`` on ``episodes`` full games in eval mode (raw, extrinsic scores)."""
+    """Scores of ``policy`` on ``episodes`` full games in eval mode (raw, extrinsic scores), epsilon 0.001 on top
+    of the policy's actions as in ``workbench evaluate``."""
     return score_policy(lambda obs: policy.predict(obs)[0], config.env, episodes, config.eval_max_episode_frames,
                         seed=seed, num_envs=min(config.eval_envs, episodes))
 

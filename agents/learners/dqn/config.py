@@ -21,8 +21,9 @@ class DQNConfig:
         target_update_period: agent steps between target-network syncs (1: the target is the online network
             before this update, as Dopamine's sync after every update makes it).
         epsilon_train, epsilon_eval, epsilon_decay_steps: epsilon falls linearly from 1 to ``epsilon_train``
-            over this many agent steps after the warm-up (Dopamine's ``linearly_decaying_epsilon``);
-            evaluation acts with ``epsilon_eval``.
+            over this many agent steps after the warm-up (Dopamine's ``linearly_decaying_epsilon``).
+            ``epsilon_eval`` is Dopamine's evaluation epsilon, kept to show the value: evaluations here apply the
+            protocol's (``runs.evaluation.EvalConfig.epsilon``, the same 0.001) on top of the greedy policy.
         learning_rate, adam_eps: Adam (``create_optimizer``: 1e-4, 1.5e-4); ``grad_clip``: global norm clip
             (None: none, as Dopamine).
         batch_size: transitions per minibatch; ``hidden``: units of the dense layer after the CNN.

@@ -150,7 +150,7 @@ class DQNLearner:
     # -- the protocol's other methods ------------------------------------------------------------------------
 
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """Actions (B,) for observations (B, *obs_shape), with the evaluation epsilon unless deterministic."""
+        """Greedy actions (B,) for observations (B, *obs_shape)."""
         return self.policy.predict(obs, deterministic)[0]
 
     def save(self, path: str | Path) -> None:
@@ -184,7 +184,7 @@ class DQNLearner:
         raise ValueError("a DQN learner trains in the real env only (off-policy learners are refused in imagination)")
 
     def acting_policy(self) -> QPolicy:
-        """A CPU copy of the current policy (epsilon-greedy with the evaluation epsilon)."""
+        """A CPU copy of the current greedy policy."""
         return copy.deepcopy(self.policy).cpu()
 
     def saved_policy(self) -> QPolicy:

@@ -20,8 +20,9 @@ CHECKPOINT_FORMAT = "rl-workbench/dqn-v1"
 
 
 class QPolicy(nn.Module):
-    """Greedy in ``q`` but for a random action with probability ``epsilon`` (Dopamine's ``epsilon_eval`` when
-    playing for a score); ``predict`` mirrors SB3's so saved agents use either. ``state_dict()`` keys: ``q.*``.
+    """Greedy in ``q``, or epsilon-greedy when given an ``epsilon`` (training); ``predict`` mirrors SB3's so
+    saved agents use either. Playing for a score, the evaluation protocol adds its epsilon (0.001, Dopamine's
+    ``epsilon_eval``) on top, as for every agent. ``state_dict()`` keys: ``q.*``.
 
     Args:
         observation_space: uint8 Box (C, H, W), frames stacked on axis 0; ``num_actions``: discrete actions.
@@ -32,7 +33,6 @@ class QPolicy(nn.Module):
         channels, *frame = observation_space.shape
         self.q = QNetwork(channels, tuple(frame), num_actions, config.hidden, config.dueling, config.padding)
         self.observation_space, self.action_space = observation_space, gym.spaces.Discrete(num_actions)
-        self.epsilon = config.epsilon_eval
         self.rng = np.random.default_rng(seed)
 
     def q_values(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -40,13 +40,11 @@ class QPolicy(nn.Module):
         device = next(self.q.parameters()).device
         return self.q(torch.as_tensor(obs, device=device).float() / 255.0)
 
-    def predict(self, obs: np.ndarray, deterministic: bool = False,
-                epsilon: float | None = None) -> tuple[np.ndarray, None]:
-        """Actions (B,) for observations (B, *obs_shape): greedy when ``deterministic``, else epsilon-greedy
-        with ``epsilon`` (default: this policy's evaluation epsilon)."""
+    def predict(self, obs: np.ndarray, deterministic: bool = False, epsilon: float = 0.0) -> tuple[np.ndarray, None]:
+        """Actions (B,) for observations (B, *obs_shape): greedy (``deterministic`` changes nothing), each
+        replaced by a uniformly random one with probability ``epsilon``."""
         with torch.no_grad():
             actions = self.q_values(obs).argmax(dim=1).cpu().numpy()
-        epsilon = 0.0 if deterministic else (self.epsilon if epsilon is None else epsilon)
         explore = self.rng.random(len(actions)) < epsilon
         actions[explore] = self.rng.integers(0, self.action_space.n, int(explore.sum()))
         return actions, None
