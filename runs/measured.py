@@ -44,23 +44,33 @@ def record_measured(run: Path, root: Path, evaluation: Path | None = None) -> Pa
     return atomic_write_text(out, json.dumps(record, indent=2))
 
 
+def measured_base(root: Path | None = None) -> Path:
+    """Where measured records are read from: ``root``, or the shipped ``runs/data/measured``."""
+    return Path(str(resources.files("runs").joinpath("data/measured"))) if root is None else root
+
+
+def measured_records(root: Path | None = None) -> list[tuple[str, Path, dict[str, Any]]]:
+    """``(agent, file, record)`` of every measured run under ``root`` (default: the shipped ones), sorted."""
+    base = measured_base(root)
+    folders = sorted(p for p in base.glob("*") if p.is_dir()) if base.exists() else []
+    return [(folder.name, path, _read(path)) for folder in folders for path in sorted(folder.glob("*-seed*.json"))]
+
+
 def measured_agents(root: Path | None = None) -> list[PublishedAgent]:
     """One row per measured agent (per-run scores: one run per file), from ``root`` (default: the shipped
     ``runs/data/measured``)."""
-    base = Path(str(resources.files("runs").joinpath("data/measured"))) if root is None else root
+    by_agent: dict[str, list[dict[str, Any]]] = {}
+    for agent, _, record in measured_records(root):
+        by_agent.setdefault(agent, []).append(record)
     agents = []
-    for folder in sorted(p for p in base.glob("*") if p.is_dir()) if base.exists() else []:
+    for agent, records in by_agent.items():
         scores: dict[str, list[float]] = {}
-        commits = set()
-        for path in sorted(folder.glob("*-seed*.json")):
-            record = _read(path)
+        for record in records:
             scores.setdefault(record["evaluation"]["game"], []).append(float(record["evaluation"]["score_mean"]))
-            commits.add((record["manifest"].get("git") or {}).get("commit") or "?")
-        if scores:
-            runs = sum(map(len, scores.values()))
-            source = f"measured here: {runs} runs, commit {', '.join(sorted(c[:8] for c in commits))}"
-            agents.append(PublishedAgent(f"rl-workbench {folder.name} (measured)", source,
-                                         {g: np.asarray(v) for g, v in scores.items()}, True))
+        commits = {(r["manifest"].get("git") or {}).get("commit") or "?" for r in records}
+        source = f"measured here: {len(records)} runs, commit {', '.join(sorted(c[:8] for c in commits))}"
+        agents.append(PublishedAgent(f"rl-workbench {agent} (measured)", source,
+                                     {g: np.asarray(v) for g, v in scores.items()}, True))
     return agents
 
 

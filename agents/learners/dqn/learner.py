@@ -86,7 +86,7 @@ class DQNLearner:
         actions, _ = self.policy.predict(self._obs, epsilon=epsilon)
         obs, rewards, terminated, truncated, info = self.env.step(actions)
         self.replay.add(actions, obs, rewards, terminated, truncated, info)
-        self._count_scores(info, terminated | truncated)
+        self._count_scores(info, terminated, truncated)
         self._obs = obs
         self.num_timesteps += self.env.num_envs
 
@@ -127,9 +127,10 @@ class DQNLearner:
             x = drq_augment(x, self.generator, self.config.augment_pad, self.config.intensity_scale)
         return x
 
-    def _count_scores(self, info: dict, ended: np.ndarray) -> None:
+    def _count_scores(self, info: dict, terminated: np.ndarray, truncated: np.ndarray) -> None:
+        """Raw game scores (``real/episode_return_mean``): a game ends at game over, not at a life loss."""
         self._running += np.asarray(info.get("raw_reward", 0.0))
-        over = np.asarray(info.get("game_over", ended)) | np.asarray(info.get("truncated", ended))
+        over = np.asarray(info.get("game_over", terminated)) | truncated
         for i in np.flatnonzero(over):
             self._scores.append(float(self._running[i]))
             self._running[i] = 0.0
