@@ -93,29 +93,37 @@ class DQNLearner:
     def _update(self) -> None:
         """One gradient step of the n-step double-DQN loss on augmented observations."""
         started = time.perf_counter()
-        config, q_net = self.config, self.policy.q
+        config = self.config
         batch = self.replay.sample(config.batch_size, config.gamma, config.n_step, self.rng)
-        obs, next_obs = self._prepared(batch["obs"]), self._prepared(batch["next_obs"])
+        target = self._td_target(batch)
         action = torch.as_tensor(batch["action"], device=self.device, dtype=torch.long)
-        reward, discount = (torch.as_tensor(batch[k], device=self.device) for k in ("reward", "discount"))
-        with torch.no_grad(), self._autocast():
-            next_target = (self.target or q_net)(next_obs).float()
-            next_online = q_net(next_obs).float() if config.double and self.target is not None else next_target
-            next_action = (next_online if config.double else next_target).argmax(dim=1, keepdim=True)
-            target = reward + discount * next_target.gather(1, next_action).squeeze(1)
         with self._autocast():
-            q = q_net(obs).float()
+            q = self.policy.q(self._prepared(batch["obs"])).float()
         chosen = q.gather(1, action[:, None]).squeeze(1)
         loss = F.huber_loss(chosen, target) if config.loss == "huber" else F.mse_loss(chosen, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(q_net.parameters(), config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self.policy.q.parameters(), config.grad_clip)
         self.optimizer.step()
         self.updates += 1
         self._losses.append(loss.item())
         self._q_means.append(chosen.mean().item())
         self._update_seconds += time.perf_counter() - started
+
+    @torch.no_grad()
+    def _td_target(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
+        """``R + discount * Q_target(s', argmax_a Q_online(s', a))`` (B,); with ``target_update_period`` 1 the
+        target network is the online one (Dopamine syncs it after every update)."""
+        online = self.policy.q
+        target_net = self.target if self.target is not None else online
+        reward, discount = (torch.as_tensor(batch[k], device=self.device) for k in ("reward", "discount"))
+        next_obs = self._prepared(batch["next_obs"])
+        with self._autocast():
+            next_target = target_net(next_obs).float()
+            chooser = online(next_obs).float() if self.config.double and self.target is not None else next_target
+        next_action = chooser.argmax(dim=1, keepdim=True)
+        return reward + discount * next_target.gather(1, next_action).squeeze(1)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.precision == "bfloat16")
