@@ -106,8 +106,8 @@ def summary_rows(entries: list[Entry]) -> list[list[str]]:
     rows = [["agent", "games", "runs/game", "mean", "median", "IQM", "optimality gap", "source"]]
     for e in entries:
         flag = f" ({e.flag})" if e.flag else ""
-        rows.append([e.name, str(len(e.hns)), str(max(len(v) for v in e.hns.values())),
-                     *(_cell(e, k) for k in ("mean", "median", "iqm", "optimality_gap")), e.source + flag])
+        cells = [format_cell(e.estimates, e.intervals, k) for k in ("mean", "median", "iqm", "optimality_gap")]
+        rows.append([e.name, str(len(e.hns)), str(max(len(v) for v in e.hns.values())), *cells, e.source + flag])
     return rows
 
 
@@ -241,8 +241,6 @@ def _normalise(scores: dict[str, np.ndarray | list[float]]) -> dict[str, np.ndar
     return {find_game(g).name: np.array([find_game(g).human_normalized(s) for s in v]) for g, v in scores.items()}
 
 
-def _cell(e: Entry, key: str) -> str:
-    return format_cell(e.estimates, e.intervals, key)
 
 
 def _describe(protocol: tuple) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from envs.files import read_json, read_yaml
+from envs.files import read_json
 
 
 class SweepProgress(Callback):
@@ -56,9 +56,9 @@ class SweepProgress(Callback):
 
 
 def trial_status(run_dir: Path) -> str:
-    """``<run>: <phase> done at <time>, <real steps>/<budget> real steps, last eval <score>``, from the files
-    the trial writes (``status.json``, ``metrics.jsonl``, ``config.yaml``); on a cluster without shared storage
-    a remote trial's files are not here, and its line says so."""
+    """``<run>: <phase> done at <time>, <real steps>/<budget> real steps, last eval <score>``, from the
+    ``status.json`` the trial rewrites after each phase; on a cluster without shared storage a remote trial's
+    files are not here, and its line says so."""
     status_path = run_dir / "status.json"
     if (run_dir / "results.json").exists():
         return f"{run_dir.name}: trained; evaluating"
@@ -66,28 +66,13 @@ def trial_status(run_dir: Path) -> str:
         return f"{run_dir.name}: starting (no phase done yet, or its files are on another node)"
     try:
         status = read_json(status_path, "status")
-        budget = (read_yaml(run_dir / "config.yaml", "run config") or {}).get("loop", {}).get("total_steps")
     except ValueError:  # a file replaced as it was read: the next status line shows it
         return f"{run_dir.name}: (status being written)"
+    budget, score = status.get("budget"), status.get("last_eval")
     steps = f"{status['real_steps']:,}" + (f"/{budget:,}" if budget else "")
-    score = _last_eval(run_dir / "metrics.jsonl")
     since = time.time() - time.mktime(time.strptime(status["time"], "%Y-%m-%d %H:%M:%S"))
     return (f"{run_dir.name}: {status['phase']} done at {status['time']} (next phase running {since:.0f} s), "
             f"{steps} real steps" + (f", last eval {score:.1f}" if score is not None else ""))
-
-
-def _last_eval(metrics: Path) -> float | None:
-    import json
-
-    score = None
-    if metrics.exists():
-        for line in metrics.read_text().splitlines():
-            if '"eval/score_mean"' in line:
-                try:
-                    score = json.loads(line)["eval/score_mean"]
-                except (json.JSONDecodeError, KeyError):
-                    pass  # a line being written
-    return score
 
 
 def _error(trial: Any) -> str:

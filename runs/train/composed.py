@@ -135,12 +135,14 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
                               on_checkpoint=lambda: {"metrics_lines": metrics.lines})
         bar, show_phase = phase_progress(len(agent.phases()), f"{config.run_name}", progress, lambda: agent.real_steps)
 
+        evaluations: dict[int, dict[str, Any]] = {}  # real steps -> the evaluation after that iteration
+
         def on_phase(phase: str, seconds: float) -> None:
             show_phase(phase, seconds)
-            _write_status(run, phase, agent)
+            last = evaluations[max(evaluations)]["score_mean"] if evaluations else None
+            _write_status(run, phase, agent.real_steps, config.loop.total_real_steps, last)
 
         agent.on_phase = on_phase
-        evaluations: dict[int, dict[str, Any]] = {}  # real steps -> the evaluation after that iteration
         if config.iteration_eval_episodes:
             agent.on_iteration = lambda a: bar.write(
                 _evaluate(config, a, config.iteration_eval_episodes, metrics, evaluations))
@@ -166,10 +168,11 @@ def train_composed(config: ComposedTrainConfig, run: RunDir, progress: bool = Tr
     return json.loads(json.dumps(results))
 
 
-def _write_status(run: RunDir, phase: str, agent: Any) -> None:
-    """``status.json``: the phase just done and the real steps so far, for whoever watches the run (a sweep's
-    driver prints it); progress.json changes only at checkpoints."""
-    status = {"phase": phase, "real_steps": agent.real_steps, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+def _write_status(run: RunDir, phase: str, real_steps: int, budget: int, last_eval: float | None) -> None:
+    """``status.json``: the phase just done, the real steps so far of the budget and the last evaluation's
+    score, for whoever watches the run (a sweep's driver prints it); progress.json changes only at checkpoints."""
+    status = {"phase": phase, "real_steps": real_steps, "budget": budget, "last_eval": last_eval,
+              "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     atomic_write_text(run.path / "status.json", json.dumps(status))
 
 

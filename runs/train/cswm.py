@@ -16,7 +16,7 @@ from envs.cswm_datasets import DATASETS, collect_dataset
 from envs.episodes import EpisodeDataset
 from envs.files import atomic_write_text
 from envs.validate import require_choice, require_device, require_device_available, require_range
-from runs.metrics import MetricsLog, lines_through
+from runs.metrics import MetricsLog
 from runs.run_dir import RunDir, config_differences
 from world_models.cswm import CSWM, CSWMConfig, evaluate_rollouts, train_epoch
 
@@ -120,7 +120,7 @@ def train_cswm(config: CSWMTrainConfig, run: RunDir, progress: bool = True) -> d
     optimizer = torch.optim.Adam(model.parameters(), lr=config.cswm.learning_rate)
     epoch, lowest = _resume(run, model, optimizer)
     # Resuming at ``epoch``: what a lost session logged after that checkpoint is dropped (it is logged again).
-    metrics = MetricsLog(run.path, resume_step=epoch, keep_lines=lines_through(run.path, epoch))
+    metrics = MetricsLog(run.path, resume_step=epoch, keep_through_step=epoch)
     bar = tqdm(total=config.cswm.epochs * train_data.num_transitions, initial=epoch * train_data.num_transitions,
                unit="sample", unit_scale=True, desc=f"cswm {config.data.name}", disable=not progress,
                dynamic_ncols=True)
