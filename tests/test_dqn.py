@@ -197,3 +197,13 @@ def test_gpu_sweep_script_dry_run_trains_one_tiny_trial_and_writes_leaderboard_a
                                                      / "DrQ_eps.json").read_text())["Pong"])
     assert row["game"] == "Pong" and row["percentile"] == pytest.approx(100 * np.mean(published < row["score"]))
     assert row["within"] == (np.percentile(published, 5) <= row["score"] <= np.percentile(published, 95))
+
+
+@pytest.mark.slow
+def test_rllib_drq_eps_preset_trains_with_its_connector_and_exact_budget(tmp_path, ray_local):
+    out = tmp_path / "run"
+    assert main(["train", "--agent", "rllib", "--preset", "rllib-drq-eps-tiny", "--out", str(out),
+                 "--no-progress"]) == 0
+    results = yaml.safe_load((out / "results.json").read_text())
+    assert results["agent_steps"] == 200 and results["learner"] == "rllib-dqn"
+    assert agents.load(out).meta["rllib"]["drq_augment"] is True
