@@ -207,3 +207,16 @@ def test_rllib_drq_eps_preset_trains_with_its_connector_and_exact_budget(tmp_pat
     results = yaml.safe_load((out / "results.json").read_text())
     assert results["agent_steps"] == 200 and results["learner"] == "rllib-dqn"
     assert agents.load(out).meta["rllib"]["drq_augment"] is True
+
+
+def test_several_envs_still_make_one_update_per_agent_step():
+    from agents.learners.dqn.learner import DQNLearner
+    from envs import AtariConfig, make_vector_env
+
+    config = DQNConfig(learning_starts=10, padding="valid", target_update_period=4)
+    learner = DQNLearner(config, make_vector_env("Pong", 2, AtariConfig("Pong")), 200, seed=0)
+    learner.learn(40)
+    assert (learner.num_timesteps, learner.replay.num_transitions, learner.updates) == (40, 40, 30)
+    with pytest.raises(ValueError, match="steps=3 is not a multiple of the 2 envs"):
+        learner.learn(3)
+    learner.close()

@@ -68,15 +68,16 @@ class DQNLearner:
         """Train for ``steps`` more agent steps (exactly: ``steps`` must be a multiple of the env count)."""
         if steps % self.env.num_envs:
             raise ValueError(f"steps={steps} is not a multiple of the {self.env.num_envs} envs stepping together")
-        config = self.config
-        for _ in range(steps // self.env.num_envs):
+        config, envs = self.config, self.env.num_envs
+        for _ in range(steps // envs):
             self._act_and_store()
-            if self.replay.num_transitions > config.learning_starts and self.num_timesteps % config.update_period == 0:
-                for _ in range(config.updates_per_step):
+            # With several envs a vector step is several agent steps: the updates of each of them are due now.
+            if self.replay.num_transitions > config.learning_starts:
+                for _ in range(_multiples(self.num_timesteps, envs, config.update_period) * config.updates_per_step):
                     self._update()
-            if self.target is not None and self.num_timesteps % config.target_update_period == 0:
+            if self.target is not None and _multiples(self.num_timesteps, envs, config.target_update_period):
                 self.target.load_state_dict(self.policy.q.state_dict())
-            if self.num_timesteps % LOG_EVERY < self.env.num_envs:
+            if _multiples(self.num_timesteps, envs, LOG_EVERY):
                 self._report()
                 if on_rollout:
                     on_rollout(self.num_timesteps)
@@ -204,3 +205,8 @@ class DQNLearner:
 
     def close(self) -> None:
         self.env.close()
+
+
+def _multiples(step: int, span: int, period: int) -> int:
+    """How many of the agent steps ``step - span + 1 .. step`` are multiples of ``period``."""
+    return step // period - (step - span) // period
