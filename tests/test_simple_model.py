@@ -158,3 +158,27 @@ def test_tiny_deterministic_model_learns_and_drives_the_simulated_env():
     for _ in range(4):
         obs, reward, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.int64))
     assert obs.shape == (3, 4, 12, 12, 3) and truncated.all() and env.forward_passes == 4
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_mixed_precision_loss_is_close_to_float32_and_trains(precision):
+    """The same weights and batch: the loss under autocast within 2% of float32's (the losses themselves are
+    computed in float32), and a few training steps (float16 with loss scaling) stay finite and lower it."""
+    store = square_store(600)
+    torch.manual_seed(0)
+    full = SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL), num_actions=5).eval()
+    mixed = SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL, precision=precision), num_actions=5).eval()
+    mixed.load_state_dict(full.state_dict())
+    batch = sequence_batch(store, 4, 1, 64, np.random.default_rng(3))
+    torch.manual_seed(1)
+    reference = full.loss(batch)
+    torch.manual_seed(1)
+    lowered = mixed.loss(batch)
+    assert lowered["loss"].dtype == torch.float32
+    assert lowered["loss"].item() == pytest.approx(reference["loss"].item(), rel=0.02)
+    mixed.train()
+    optimizer = torch.optim.Adam(mixed.parameters(), lr=mixed.config.learning_rate)
+    last = train_world_model(mixed, optimizer, store, steps=30, rng=np.random.default_rng(0))
+    assert np.isfinite(last["world_model/loss"]) and last["world_model/loss"] < reference["loss"].item()
+    step = mixed.step(mixed.initial_state(batch["frames"][:8, :4]), batch["action"][:8, 3])
+    assert step.frame.dtype == torch.uint8 and step.frame.shape == (8, 12, 12, 3)

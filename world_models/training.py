@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from envs import ExperienceStore
+from envs.precision import grad_scaler
 from world_models.protocols import WorldModel
 
 
@@ -37,6 +38,8 @@ def train_world_model(
 
     config = model.config
     warmup, clip = getattr(config, "warmup_steps", 0), getattr(config, "grad_clip", None)
+    scaler = grad_scaler(next(model.parameters()).device if optimizer is not None else "cpu",
+                         getattr(config, "precision", "float32"))
     counted = hasattr(model, "train_steps")
     model.train()
     last: dict[str, float] = {}
@@ -48,10 +51,12 @@ def train_world_model(
             for group in optimizer.param_groups:
                 group["lr"] = config.learning_rate * min(1.0, (done + 1) / max(warmup, 1))
             optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
+            scaler.scale(losses["loss"]).backward()
             if clip:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
         if counted:
             model.train_steps += 1
         last = {f"world_model/{k}": float(v.detach()) for k, v in losses.items()}

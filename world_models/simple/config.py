@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from envs.precision import PRECISIONS
 from envs.validate import require_choice, require_range
 
 WORLD_MODELS = ("simple", "simple_deterministic")  # the paper's stochastic discrete model, its deterministic one
@@ -44,6 +45,8 @@ class SimPLeModelConfig:
         target_frames: predicted frames per training sequence (fed back by scheduled sampling).
         scheduled_sampling_steps: training steps over which feeding back predictions ramps to 100%.
         batch_size, learning_rate, warmup_steps, grad_clip: Adam training of the model.
+        precision: ``float32``, ``bfloat16`` or ``float16`` autocast of training and imagination; the clipped
+            softmax loss, the reward and prior losses stay float32, and float16 training scales its loss.
     """
 
     frame_height: int = 105
@@ -76,8 +79,10 @@ class SimPLeModelConfig:
     learning_rate: float = 1e-3
     warmup_steps: int = 2000
     grad_clip: float = 1.0
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        require_choice("precision", self.precision, list(PRECISIONS))
         for name in ("frame_height", "frame_width", "channels", "context_frames", "compress_steps",
                      "latent_bits", "bits_per_step", "target_frames", "batch_size", "scheduled_sampling_steps",
                      "discretize_warmup_steps", "latent_use_warmup_steps", "prior_warmup_steps"):

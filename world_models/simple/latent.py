@@ -107,7 +107,7 @@ class BitPrior(nn.Module):
         losses = []
         for g in range(self.groups):
             state = self.cell(inputs, state)
-            logits = self.logits(F.dropout(state[0], self.dropout, self.training))
+            logits = self.logits(F.dropout(state[0], self.dropout, self.training)).float()
             losses.append(F.cross_entropy(logits, groups[:, g]))
             inputs = F.dropout(self.embed_group(groups[:, g]), self.dropout, self.training)
         return torch.stack(losses).mean()
@@ -120,7 +120,7 @@ class BitPrior(nn.Module):
         groups = []
         for _ in range(self.groups):
             state = self.cell(inputs, state)
-            probs = F.softmax(self.logits(state[0]) / temperature, dim=-1)
+            probs = F.softmax(self.logits(state[0]).float() / temperature, dim=-1)
             group = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             groups.append(group)
             inputs = self.embed_group(group)

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from envs.precision import autocast
 from world_models.checkpoints import Checkpointed
 from world_models.protocols import StepOut
 from world_models.simple.config import SimPLeModelConfig, inverse_exp_decay, inverse_lin_decay
@@ -55,12 +56,13 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         parts: dict[str, list[torch.Tensor]] = {"frame": [], "reward": [], "prior": [], "accuracy": []}
         for t in range(frames.shape[1] - k):
             target = frames[:, k + t]
-            out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
-            logits = out.frame_logits
+            with autocast(self.device, self.config.precision):
+                out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
+            logits = out.frame_logits.float()  # the losses in float32, whatever the network ran in
             xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
             parts["frame"].append(F.relu(xent - cutoff).mean())
-            parts["reward"].append(F.cross_entropy(out.reward_logits, reward_class[:, k - 1 + t]))
-            parts["prior"].append(out.prior_loss)
+            parts["reward"].append(F.cross_entropy(out.reward_logits.float(), reward_class[:, k - 1 + t]))
+            parts["prior"].append(out.prior_loss.float())
             predicted = logits.detach().argmax(-1).to(torch.uint8)
             parts["accuracy"].append((predicted == target).float().mean())
             use_prediction = torch.rand(target.shape[0], device=self.device) < feed_back
@@ -81,7 +83,8 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         (with ``generator``, on the model's device, for reproducible imagination)."""
         was_training = self.training
         self.eval()
-        out = self.network(state, action.to(self.device).long(), generator=generator)
+        with autocast(self.device, self.config.precision):
+            out = self.network(state, action.to(self.device).long(), generator=generator)
         self.train(was_training)
         frame = out.frame_logits.argmax(-1).to(torch.uint8)
         reward = (out.reward_logits.argmax(1) - 1).float()

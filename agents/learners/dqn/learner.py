@@ -25,6 +25,7 @@ from agents.learners.dqn.config import DQNConfig
 from agents.learners.dqn.policy import CHECKPOINT_FORMAT, QPolicy, load_checkpoint, plain_config, replay_path
 from agents.learners.dqn.replay import NStepReplay
 from envs.files import save_torch
+from envs.precision import autocast
 
 LOG_EVERY = 1000  # agent steps between metric lines (and on_rollout calls)
 
@@ -127,7 +128,7 @@ class DQNLearner:
         return reward + discount * next_target.gather(1, next_action).squeeze(1)
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.precision == "bfloat16")
+        return autocast(self.device, self.config.precision)
 
     def _prepared(self, obs: np.ndarray) -> torch.Tensor:
         """uint8 (B, C, H, W) -> float in [0, 1] on the device, augmented if the config says so."""

@@ -1,0 +1,19 @@
+"""Mixed precision, named the same way by every model: ``float32``, ``bfloat16`` or ``float16`` autocast."""
+from __future__ import annotations
+
+import torch
+
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def autocast(device: torch.device | str, precision: str) -> torch.autocast:
+    """Autocast of convolutions and matmuls to ``precision`` on ``device`` (off for ``float32``); weights,
+    optimiser states and whatever the caller casts back with ``.float()`` stay float32."""
+    device = torch.device(device)
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(precision, torch.float32)
+    return torch.autocast(device.type, dtype, enabled=precision != "float32")
+
+
+def grad_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler:
+    """A loss scaler where float16 gradients need one (a no-op for float32 and bfloat16)."""
+    return torch.amp.GradScaler(torch.device(device).type, enabled=precision == "float16")
