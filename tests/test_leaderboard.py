@@ -115,7 +115,7 @@ def test_an_agent_on_5_games_is_also_compared_on_just_those_games(tmp_path):
     from runs.leaderboard import improvement_over
     from runs.shared_games import shared_comparisons
 
-    entries = build(five_game_agent(tmp_path), reps=200)
+    entries = build(five_game_agent(tmp_path), reps=200, measured=tmp_path / "none")  # no shipped records
     shared = shared_comparisons(entries, reps=200, seed=0)
     assert len(shared) == 1 and shared[0].subject == "mine" and shared[0].games == tuple(sorted(FIVE))
     rows = {name: (est, ci) for name, est, ci in shared[0].rows}
@@ -185,3 +185,13 @@ def test_a_measured_run_ships_as_data_and_stands_beside_the_published_rows(tmp_p
     row = next(e for e in entries if e.name == "rl-workbench ppo (measured)")
     assert row.ours and set(row.hns) == {"Pong"} and row.intervals is not None and "measured here" in row.source
     assert [s.subject for s in shared_comparisons(entries, reps=200, seed=0)] == ["rl-workbench ppo (measured)"]
+
+
+def test_the_shipped_drq_eps_runs_are_on_every_leaderboard_with_their_own_shared_games_table():
+    from runs.shared_games import shared_comparisons
+
+    entries = build({}, reps=200)
+    drq = next(e for e in entries if e.name == "rl-workbench drq-eps (measured)")
+    assert drq.ours and set(drq.hns) >= {"Krull", "RoadRunner"}
+    shared = {s.subject: s for s in shared_comparisons(entries, reps=200, seed=0)}
+    assert set(shared["rl-workbench drq-eps (measured)"].games) == set(drq.hns)
