@@ -41,6 +41,7 @@ bench: install
 	$(PY) benchmarks/world_model_speed.py
 	$(PY) benchmarks/cswm_speed.py
 	$(PY) benchmarks/ray_scaling.py
+	$(PY) benchmarks/dqn_update_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -35,7 +35,7 @@ class DQNConfig:
         padding: the CNN's padding: ``same`` (Dopamine's Flax convolutions) or ``valid`` (the Nature DQN paper's,
             1.7x less compute: what the 2-core reproduction runs use, see the README).
         precision: ``float32``, or ``bfloat16`` (autocast of convolutions and matmuls; weights, optimiser and
-            loss stay float32): ~1.3x faster on CPUs with AVX-512 BF16, and on GPUs.
+            loss stay float32): ~1.3x faster on CPUs with AVX-512 BF16 and on GPUs.
         threads: torch CPU threads of this learner (0: leave torch's setting).
     """
 

@@ -2,8 +2,8 @@
 
 One agent step: act epsilon-greedily, store the transition, then (past the warm-up) one gradient update on a
 uniform minibatch of n-step transitions whose two observations are augmented independently. The loss is in
-:meth:`DQNLearner._update`. Written here rather than as an RLlib preset because RLlib's DQN spends most of
-each one-step iteration outside the update (``benchmarks/dqn_update_speed.py`` measures both).
+:meth:`DQNLearner._update`. Written here rather than as an RLlib preset because RLlib's
+DQN with the same settings takes 3x as long per agent step (``benchmarks/dqn_update_speed.py``).
 """
 from __future__ import annotations
 
