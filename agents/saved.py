@@ -187,7 +187,7 @@ def _rllib_policy(meta: dict[str, Any]) -> torch.nn.Module:
 
 
 def _dqn_policy(config: dict[str, Any], observations: gym.Space, num_actions: int) -> torch.nn.Module:
-    """An untrained epsilon-greedy Q-policy of the saved architecture (``config``: the learner's DQNConfig)."""
+    """An untrained greedy Q-policy of the saved architecture (``config``: the learner's DQNConfig)."""
     from agents.learners.dqn.policy import QPolicy, config_from_plain
 
     return QPolicy(config_from_plain(config), observations, num_actions)

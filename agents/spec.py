@@ -192,11 +192,6 @@ class AgentSpec:
         self._check_budgets(entry)
 
     @property
-    def dqn_config(self) -> DQNConfig:
-        """The ``dqn`` learner's settings."""
-        return self.dqn
-
-    @property
     def replay_rows(self) -> int:
         """Rows the ``dqn`` learner's replay holds: ``dqn.replay_capacity`` or the whole real-step budget, plus
         a row per game start."""
@@ -254,9 +249,6 @@ class AgentSpec:
                 raise ValueError(f"loop.real_steps_per_iteration={loop.real_steps_per_iteration} must be a multiple "
                                  f"of the rollout ppo.n_steps x loop.real_envs = {rollout}")
         elif entry.family == "torch":
-            if loop.real_steps_per_iteration % loop.real_envs:
-                raise ValueError(f"loop.real_steps_per_iteration={loop.real_steps_per_iteration} must be a multiple "
-                                 f"of loop.real_envs={loop.real_envs}")
             if self.dqn.replay_capacity is not None and self.dqn.replay_capacity < loop.total_real_steps:
                 raise ValueError(f"dqn.replay_capacity={self.dqn.replay_capacity} is below the run's "
                                  f"{loop.total_real_steps} real steps; the replay keeps every step (no ring "

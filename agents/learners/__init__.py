@@ -103,7 +103,7 @@ def _dqn(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, lo
     env = make_vector_env(world.env.game, world.num_envs, world.env)
     if world.intrinsic is not None:
         env = IntrinsicRewardVectorWrapper(env, world.intrinsic)
-    return DQNLearner(spec.dqn_config, env, spec.replay_rows, seed=seed, device=device, log=log)
+    return DQNLearner(spec.dqn, env, spec.replay_rows, seed=seed, device=device, log=log)
 
 
 def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, seed: int, device: str,
@@ -151,7 +151,7 @@ def policy_extra(spec: Any) -> dict[str, Any]:
     if family == "torch":
         from agents.learners.dqn.policy import plain_config as dqn_plain
 
-        return {"dqn": dqn_plain(spec.dqn_config)}
+        return {"dqn": dqn_plain(spec.dqn)}
     from agents.learners.rllib.policy import plain_config
 
     return {"rllib": plain_config(spec.rllib_config)}
