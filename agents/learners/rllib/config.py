@@ -36,8 +36,9 @@ class RLlibConfig:
             ``adam_eps``: Adam's epsilon (RLlib's DQN default 1e-8; PPO and APPO keep torch's).
         training_intensity: DQN's replayed / sampled env steps (None: RLlib's native ratio, one minibatch per
             sample call); ``train_batch`` x updates per env step.
-        dueling, double_q: DQN's head and targets; ``head_hiddens``: the dense layers of each DQN stream (RLlib
-            has no layer shared by the value and advantage streams, unlike Dopamine's one 512-unit layer).
+        dueling, double_q: DQN's head and targets; ``head_hiddens``: the dense layers of each DQN stream (none:
+            RLlib's default, linear heads on the encoder; RLlib has no layer shared by the value and advantage
+            streams, unlike Dopamine's one 512-unit layer).
         drq_augment, augment_pad, intensity_scale: DrQ's augmentation of both observations of every replayed
             transition, as a learner connector (``agents/learners/rllib/augment.py``).
 
@@ -74,7 +75,7 @@ class RLlibConfig:
     training_intensity: float | None = None
     dueling: bool = True
     double_q: bool = True
-    head_hiddens: tuple[int, ...] = (256,)
+    head_hiddens: tuple[int, ...] = ()
     drq_augment: bool = False
     augment_pad: int = 4
     intensity_scale: float = 0.05
