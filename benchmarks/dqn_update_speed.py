@@ -15,7 +15,6 @@ import argparse
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
 WARMUP = 100  # learning_starts in every row, so timing starts once updates do
@@ -28,14 +27,14 @@ def spec(presets: list[str], overrides: list[str]) -> Any:
     return build(ComposedTrainConfig, presets, overrides)
 
 
-def learner(config: Any, game: str) -> Any:
+def learner(config: Any) -> Any:
     from agents.learners import RealWorld, build_learner
 
     return build_learner(config, RealWorld(config.env, 1), seed=0, device="cpu")
 
 
-def ms_per_step(config: Any, game: str, steps: int) -> float:
-    agent = learner(config, game)
+def ms_per_step(config: Any, steps: int) -> float:
+    agent = learner(config)
     try:
         agent.learn(WARMUP + 10)
         started = time.perf_counter()
@@ -49,7 +48,7 @@ def breakdown(config: Any, steps: int) -> dict[str, float]:
     """Where one step of our learner goes (ms): its own pieces timed one by one."""
     from agents.learners.dqn.augment import drq_augment
 
-    agent = learner(config, config.env.game)
+    agent = learner(config)
     agent.learn(WARMUP + 10)
     dqn, timings = agent.config, {}
 
@@ -84,7 +83,7 @@ def main() -> None:
             ("(c) RLlib DQN (rllib-drq-eps)", spec(["rllib-drq-eps"], rllib), args.rllib_steps),
             ("(d) RLlib DQN, no augmentation", spec(["rllib-drq-eps"], rllib + ["rllib.drq_augment=false"]),
              args.rllib_steps)]
-    results = [(name, ms_per_step(config, args.game, steps)) for name, config, steps in rows]
+    results = [(name, ms_per_step(config, steps)) for name, config, steps in rows]
     base = results[0][1]
     print(f"\n{'learner':52s} {'ms/step':>9s} {'vs (a)':>8s} {'100k steps':>11s}")
     for name, ms in results:
@@ -95,7 +94,6 @@ def main() -> None:
     print(f"\nrule: RLlib / ours = {results[2][1] / base:.2f}x "
           f"({'>' if results[2][1] / base > 1.5 else '<='} 1.5x: "
           f"{'our PyTorch learner' if results[2][1] / base > 1.5 else 'the RLlib preset'} runs the reproduction)")
-    np.set_printoptions()
 
 
 if __name__ == "__main__":

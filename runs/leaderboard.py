@@ -20,8 +20,9 @@ from runs.aggregates import (
     profile_intervals,
 )
 from runs.evaluation import RESULTS_FORMAT
+from runs.measured import measured_agents
 from runs.published import published_agents
-from runs.shared_games import SharedGames, as_plain, format_cell, shared_rows
+from runs.shared_games import SharedGames, as_plain, format_cell, plain_intervals, shared_rows
 
 PROFILE_REPS = 1_000  # bootstrap replicates of the performance-profile bands
 # Settings that must agree for scores to be comparable.
@@ -79,8 +80,6 @@ def build(ours: dict[str, dict[str, list[float]]], reps: int = 50_000, seed: int
     """Rows with aggregates of human-normalised scores; intervals for agents with per-run scores. With
     ``include_published``, the published agents and what this workbench measured (``runs/data/measured``, or
     ``measured``) follow the given results."""
-    from runs.measured import measured_agents
-
     entries = [Entry(name, "this workbench", _normalise(games), True, ours=True) for name, games in ours.items()]
     if include_published:
         entries += [Entry(a.name, a.source, _normalise(a.scores), True, ours=True) for a in measured_agents(measured)]
@@ -92,8 +91,10 @@ def build(ours: dict[str, dict[str, list[float]]], reps: int = 50_000, seed: int
     return entries
 
 
-def terminal_table(entries: list[Entry]) -> str:
-    return _aligned(summary_rows(entries))
+def terminal_table(entries: list[Entry], shared: list[SharedGames] = ()) -> str:
+    """The summary table, then each shared-games comparison, aligned for the terminal."""
+    return "\n\n".join([_aligned(summary_rows(entries)), *(f"{_shared_title(s)}:\n{_aligned(shared_rows(s))}"
+                                                            for s in shared)])
 
 
 def _aligned(rows: list[list[str]]) -> str:
@@ -210,8 +211,7 @@ def as_json(entries: list[Entry], improvement: dict[str, dict[str, float]], base
     agents = [{"name": e.name, "source": e.source, "flag": e.flag, "games": sorted(e.hns),
                "runs_per_game": {g: len(v) for g, v in e.hns.items()},
                "mean_hns_per_game": {g: float(v.mean()) for g, v in e.hns.items()},
-               "estimates": e.estimates, "intervals": {k: list(v) for k, v in e.intervals.items()} if e.intervals
-               else None} for e in entries]
+               "estimates": e.estimates, "intervals": plain_intervals(e.intervals)} for e in entries]
     return {"format": "rl-workbench/leaderboard-v1", "score": "human-normalised", "confidence": 0.95,
             "agents": agents, "shared_games": [as_plain(s) for s in shared],
             "probability_of_improvement": {"baseline": baseline, "over": improvement}}
@@ -227,11 +227,6 @@ def improvement_over(entries: list[Entry], baseline: str) -> dict[str, dict[str,
             for e in entries if e.name != baseline and set(e.hns) & set(base)}
 
 
-def shared_text(shared: list[SharedGames]) -> str:
-    """The shared-games comparisons for the terminal."""
-    return "\n\n".join(f"{_shared_title(s)}:\n{_aligned(shared_rows(s))}" for s in shared)
-
-
 def _shared_title(shared: SharedGames) -> str:
     return (f"On the {len(shared.games)} games {shared.subject} reports ({', '.join(shared.games)}), "
             "every agent that reports them all")
@@ -239,8 +234,6 @@ def _shared_title(shared: SharedGames) -> str:
 
 def _normalise(scores: dict[str, np.ndarray | list[float]]) -> dict[str, np.ndarray]:
     return {find_game(g).name: np.array([find_game(g).human_normalized(s) for s in v]) for g, v in scores.items()}
-
-
 
 
 def _describe(protocol: tuple) -> str:

@@ -59,7 +59,9 @@ def format_cell(estimates: dict[str, float], intervals: dict[str, tuple[float, f
 def as_plain(shared: SharedGames) -> dict:
     """A JSON-ready dict of a comparison."""
     return {"subject": shared.subject, "games": list(shared.games),
-            "agents": [{"name": n, "estimates": est, "intervals": {k: list(v) for k, v in ci.items()} if ci else None}
-                       for n, est, ci in shared.rows]}
+            "agents": [{"name": n, "estimates": est, "intervals": plain_intervals(ci)} for n, est, ci in shared.rows]}
 
 
+def plain_intervals(intervals: dict[str, tuple[float, float]] | None) -> dict[str, list[float]] | None:
+    """Intervals as JSON lists (None stays None: means-only agents)."""
+    return {k: list(v) for k, v in intervals.items()} if intervals else None

@@ -193,8 +193,8 @@ def test_gpu_sweep_script_dry_run_trains_one_tiny_trial_and_writes_leaderboard_a
     from runs.standing import standing_rows
 
     (row,) = standing_rows(tmp_path / "measured")  # where the run lands among the 100 published DrQ(eps) runs
-    published = np.asarray(__import__("json").loads((Path(__file__).parents[1] / "runs" / "data" / "published_runs"
-                                                     / "DrQ_eps.json").read_text())["Pong"])
+    published_file = Path(__file__).parents[1] / "runs" / "data" / "published_runs" / "DrQ_eps.json"
+    published = np.asarray(json.loads(published_file.read_text())["Pong"])
     assert row["game"] == "Pong" and row["percentile"] == pytest.approx(100 * np.mean(published < row["score"]))
     assert row["within"] == (np.percentile(published, 5) <= row["score"] <= np.percentile(published, 95))
 

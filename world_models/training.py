@@ -38,8 +38,7 @@ def train_world_model(
 
     config = model.config
     warmup, clip = getattr(config, "warmup_steps", 0), getattr(config, "grad_clip", None)
-    scaler = grad_scaler(next(model.parameters()).device if optimizer is not None else "cpu",
-                         getattr(config, "precision", "float32"))
+    scaler = grad_scaler(model.device, getattr(config, "precision", "float32"))
     counted = hasattr(model, "train_steps")
     model.train()
     last: dict[str, float] = {}

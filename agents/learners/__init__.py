@@ -96,28 +96,26 @@ def build_learner(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device
 
 def _dqn(spec: Any, world: RealWorld | ImaginedWorld, seed: int, device: str, log: Log | None) -> PolicyLearner:
     from agents.learners.dqn.learner import DQNLearner
-    from intrinsic import IntrinsicRewardVectorWrapper
 
     if isinstance(world, ImaginedWorld):  # refused by AgentSpec already; kept for direct callers
         raise ValueError("learner='dqn' trains in the real env only")
+    return DQNLearner(spec.dqn, _real_envs(world), spec.replay_rows, seed=seed, device=device, log=log)
+
+
+def _real_envs(world: RealWorld) -> Any:
+    """The real vector env a learner in this process trains on, its intrinsic rewards added by a wrapper."""
+    from intrinsic import IntrinsicRewardVectorWrapper
+
     env = make_vector_env(world.env.game, world.num_envs, world.env)
-    if world.intrinsic is not None:
-        env = IntrinsicRewardVectorWrapper(env, world.intrinsic)
-    return DQNLearner(spec.dqn, env, spec.replay_rows, seed=seed, device=device, log=log)
+    return IntrinsicRewardVectorWrapper(env, world.intrinsic) if world.intrinsic is not None else env
 
 
 def _sb3(ppo: Any, features: PolicyConfig, world: RealWorld | ImaginedWorld, seed: int, device: str,
          log: Log | None) -> PolicyLearner:
     from agents.composed.imagination import ImaginedWorlds
     from agents.learners.sb3_ppo import PPOLearner
-    from intrinsic import IntrinsicRewardVectorWrapper
 
-    if isinstance(world, ImaginedWorld):
-        env = ImaginedWorlds(world.config, device)
-    else:
-        env = make_vector_env(world.env.game, world.num_envs, world.env)
-        if world.intrinsic is not None:
-            env = IntrinsicRewardVectorWrapper(env, world.intrinsic)
+    env = ImaginedWorlds(world.config, device) if isinstance(world, ImaginedWorld) else _real_envs(world)
     return PPOLearner(ppo, env, seed=seed, device=device, log=log, policy=features)
 
 

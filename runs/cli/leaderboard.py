@@ -20,7 +20,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     from envs.files import require_writable_dir
     from envs.validate import require_range
-    from runs.leaderboard import build, load_results, shared_text, terminal_table, write_reports
+    from runs.leaderboard import build, load_results, terminal_table, write_reports
     from runs.shared_games import shared_comparisons
 
     require_range("--reps", args.reps, 1)
@@ -30,9 +30,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     baseline = args.baseline or ("SimPLe" if not args.no_published else entries[0].name)
     shared = shared_comparisons(entries, reps=args.reps, seed=args.seed)
     improvement, written = write_reports(entries, baseline, Path(args.out), shared)
-    print(terminal_table(entries))
-    if shared:
-        print(f"\n{shared_text(shared)}")
+    print(terminal_table(entries, shared))
     print(f"\nprobability of improvement over {baseline} (over the games both report): "
           + ", ".join(f"{name} {v['p']:.2f} ({v['games']} games)" for name, v in improvement.items()))
     print(f"written: {', '.join(map(str, written))}")

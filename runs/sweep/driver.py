@@ -100,7 +100,7 @@ def _summary(run_dir: Path) -> dict[str, Any] | None:
 
 def _leaderboard(config: SweepConfig, path: Path, trials: list[dict[str, Any]]) -> tuple[str | None, list[Path]]:
     """The leaderboard of the finished trials beside the published agents (Atari 100k games only)."""
-    from runs.leaderboard import build, load_results, shared_text, terminal_table, write_reports
+    from runs.leaderboard import build, load_results, terminal_table, write_reports
     from runs.shared_games import shared_comparisons
 
     if not trials or not all(is_atari(g) and find_game(g).in_atari100k for g in config.game_names):
@@ -108,4 +108,4 @@ def _leaderboard(config: SweepConfig, path: Path, trials: list[dict[str, Any]]) 
     entries = build(load_results([path / "runs"]), reps=config.leaderboard_reps)
     shared = shared_comparisons(entries, reps=config.leaderboard_reps, seed=0)
     _, written = write_reports(entries, "SimPLe", path / "leaderboard", shared)
-    return "\n\n".join(filter(None, [terminal_table(entries), shared_text(shared)])), written
+    return terminal_table(entries, shared), written

@@ -72,8 +72,10 @@ class DQNLearner:
         config, envs = self.config, self.env.num_envs
         for _ in range(steps // envs):
             self._act_and_store()
-            # With several envs a vector step is several agent steps: the updates of each of them are due now.
-            if self.replay.num_transitions > config.learning_starts:
+            # Every agent step is stored (a resumed run reloads them all), so the step count is the replay's
+            # size without recounting it. With several envs a vector step is several agent steps: the updates
+            # of each of them are due now.
+            if self.num_timesteps > config.learning_starts:
                 for _ in range(_multiples(self.num_timesteps, envs, config.update_period) * config.updates_per_step):
                     self._update()
             if self.target is not None and _multiples(self.num_timesteps, envs, config.target_update_period):

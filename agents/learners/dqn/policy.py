@@ -2,7 +2,6 @@
 checkpoint format (tensors, numbers and strings; ``torch.load(weights_only=True)``)."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from torch import nn
 
 from agents.learners.dqn.config import DQNConfig
 from agents.learners.dqn.network import QNetwork
-from envs.config_data import from_dict
+from envs.config_data import from_dict, to_dict
 from envs.files import read_checkpoint
 
 CHECKPOINT_FORMAT = "rl-workbench/dqn-v1"
@@ -51,7 +50,7 @@ class QPolicy(nn.Module):
 
 
 def plain_config(config: DQNConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+    return to_dict(config)
 
 
 def config_from_plain(data: dict[str, Any]) -> DQNConfig:

@@ -22,11 +22,14 @@ class NStepReplay:
         obs_shape: one observation (C, H, W); ``frame_stack``: frames per observation (C for Atari).
         capacity: transitions (plus one row per game start) kept; a full replay is an error, size it to the budget.
         num_streams: envs of the vector env feeding it.
+        store: an existing store to replay (its shape and capacity then come from it).
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], frame_stack: int, capacity: int, num_streams: int = 1) -> None:
-        self.store = ExperienceStore(obs_shape, frame_stack, capacity, num_streams)
-        self.next_row = np.full(capacity, -1, np.int64)
+    def __init__(self, obs_shape: tuple[int, ...], frame_stack: int, capacity: int, num_streams: int = 1,
+                 store: ExperienceStore | None = None) -> None:
+        self.store = store or ExperienceStore(obs_shape, frame_stack, capacity, num_streams)
+        self.next_row = np.full(self.store.capacity, -1, np.int64)  # each row's successor in its game
+        self._link(np.arange(self.store.size))
 
     @property
     def num_transitions(self) -> int:
@@ -39,9 +42,7 @@ class NStepReplay:
     def add(self, actions: np.ndarray, obs: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
             truncated: np.ndarray, info: dict) -> None:
         """One step of a same-step-autoreset vector env (``envs.make_vector_env``), as it returned it."""
-        arrived = self.store.add_vector_step(actions, obs, rewards, terminated, truncated, info)
-        before = self.store.prev[arrived]
-        self.next_row[before[before >= 0]] = arrived[before >= 0]
+        self._link(self.store.add_vector_step(actions, obs, rewards, terminated, truncated, info))
 
     def sample(self, batch: int, gamma: float, n_step: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """``batch`` transitions: ``obs``, ``next_obs`` (B, *obs_shape) uint8, ``action`` (B,), ``reward`` (B,) the
@@ -71,8 +72,9 @@ class NStepReplay:
     @classmethod
     def load(cls, path: str | Path, num_streams: int = 1) -> NStepReplay:
         store = ExperienceStore.load(path, num_streams)
-        replay = cls.__new__(cls)
-        replay.store, replay.next_row = store, np.full(store.capacity, -1, np.int64)
-        rows = np.flatnonzero(store.prev[: store.size] >= 0)
-        replay.next_row[store.prev[rows]] = rows
-        return replay
+        return cls(store.obs_shape, store.frame_stack, store.capacity, num_streams, store)
+
+    def _link(self, rows: np.ndarray) -> None:
+        """Record ``rows`` as the successors of the rows they follow in their games."""
+        before = self.store.prev[rows]
+        self.next_row[before[before >= 0]] = rows[before >= 0]
