@@ -38,7 +38,7 @@ def _repeat(fn, device: torch.device, seconds: float) -> float:
 
 
 def measure(size: str, batch: int, device: torch.device, seconds: float) -> dict[str, float]:
-    config = from_dict(SimPLeModelConfig, load_preset(SIZES[size])["simple"]["model"])
+    config = from_dict(SimPLeModelConfig, load_preset(SIZES[size])["model"])
     model = SimPLeWorldModel(config, num_actions=6, device=device)
     context = torch.randint(0, 256, (batch, config.context_frames, config.frame_height, config.frame_width,
                                      config.channels), dtype=torch.uint8, device=device)

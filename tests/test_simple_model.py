@@ -106,7 +106,7 @@ def test_paper_size_matches_the_paper_architecture():
     assert [config.channels_after(i) for i in range(6)] == [192, 384, 768, 768, 768, 768]
     net.eval()
     out = net(torch.zeros(1, 4, 105, 80, 3, dtype=torch.uint8), torch.zeros(1, dtype=torch.long))
-    assert out.frame_logits.shape == (1, 105, 80, 3, 256) and out.reward_logits.shape == (1, 3)
+    assert net.frame_logits(out.features).shape == (1, 105, 80, 3, 256) and out.reward_logits.shape == (1, 3)
 
 
 def test_save_load_round_trip_and_corrupt_checkpoint(tmp_path):
@@ -143,9 +143,9 @@ def test_tiny_deterministic_model_learns_and_drives_the_simulated_env():
     batch = sequence_batch(store, 4, 1, 64, np.random.default_rng(1))
     context, actions = batch["frames"][:, :4], batch["action"][:, 3]
     model.train()  # pixel noise is the only randomness of the deterministic model in training (no dropout here)
-    assert not torch.equal(model.network(context, actions).frame_logits, model.network(context, actions).frame_logits)
+    assert not torch.equal(model.network(context, actions).features, model.network(context, actions).features)
     optimizer = torch.optim.Adam(model.parameters(), lr=model.config.learning_rate)
-    train_world_model(model, optimizer, store, steps=400, rng=np.random.default_rng(0))
+    train_world_model(model, optimizer, store, steps=600, rng=np.random.default_rng(0))  # 400: 0.45-0.94 over seeds
     batch = sequence_batch(store, 4, 1, 256, np.random.default_rng(9))
     out = model.step(model.initial_state(batch["frames"][:, :4]), batch["action"][:, 3])
     exact = (out.frame == batch["frames"][:, 4]).all(dim=(1, 2, 3)).float().mean().item()

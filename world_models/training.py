@@ -8,6 +8,7 @@ import torch
 
 from envs import ExperienceStore
 from envs.precision import grad_scaler
+from world_models.device_sequences import sequence_source
 from world_models.protocols import WorldModel
 
 
@@ -31,7 +32,8 @@ def train_world_model(
     rng: np.random.Generator, where: np.ndarray | None = None,
     log: Callable[[dict[str, float], int], None] | None = None, log_every: int = 50, progress: bool = False,
 ) -> dict[str, float]:
-    """``steps`` Adam steps on ``model.loss`` with linear warm-up (``config.warmup_steps``, where the model has
+    """``steps`` Adam steps on ``model.loss`` (batches drawn on the model's device, see
+    :func:`~world_models.device_sequences.sequence_source`) with linear warm-up (``config.warmup_steps``, where the model has
     one) and gradient clipping (``config.grad_clip``); returns the last losses. A model without parameters
     (``optimizer`` None) is only evaluated. Steps are counted in ``model.train_steps`` when it keeps them."""
     from tqdm import tqdm
@@ -40,10 +42,12 @@ def train_world_model(
     warmup, clip = getattr(config, "warmup_steps", 0), getattr(config, "grad_clip", None)
     scaler = grad_scaler(model.device, getattr(config, "precision", "float32"))
     counted = hasattr(model, "train_steps")
+    next_batch = sequence_source(store, config.context_frames, config.target_frames, config.batch_size,
+                                 model.device, rng, where)
     model.train()
     last: dict[str, float] = {}
     for i in tqdm(range(steps), desc="world model", disable=not progress, leave=False, dynamic_ncols=True):
-        batch = sequence_batch(store, config.context_frames, config.target_frames, config.batch_size, rng, where)
+        batch = next_batch()
         losses = model.loss(batch)
         done = int(model.train_steps) if counted else i
         if optimizer is not None:

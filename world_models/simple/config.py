@@ -47,6 +47,8 @@ class SimPLeModelConfig:
         batch_size, learning_rate, warmup_steps, grad_clip: Adam training of the model.
         precision: ``float32``, ``bfloat16`` or ``float16`` autocast of training and imagination; the clipped
             softmax loss, the reward and prior losses stay float32, and float16 training scales its loss.
+        channels_last: convolutions on (B, H, W, C)-ordered memory (often faster on GPUs' tensor cores).
+        compile: ``torch.compile`` the network (fuses the elementwise layers; the first steps pay the compile).
     """
 
     frame_height: int = 105
@@ -80,6 +82,8 @@ class SimPLeModelConfig:
     warmup_steps: int = 2000
     grad_clip: float = 1.0
     precision: str = "float32"
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         require_choice("precision", self.precision, list(PRECISIONS))

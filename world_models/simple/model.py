@@ -25,6 +25,8 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         super().__init__()
         self.config, self.num_actions = config, num_actions
         self.network = SimPLeNetwork(config, num_actions)
+        if config.compile:
+            self.network.compile()  # in place: the state dict keeps its keys
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         self.device = torch.device(device)
         self.to(self.device)
@@ -58,7 +60,8 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
             target = frames[:, k + t]
             with autocast(self.device, self.config.precision):
                 out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
-            logits = out.frame_logits.float()  # the losses in float32, whatever the network ran in
+                logits = self.network.frame_logits(out.features)
+            logits = logits.float()  # the losses in float32, whatever the network ran in
             xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
             parts["frame"].append(F.relu(xent - cutoff).mean())
             parts["reward"].append(F.cross_entropy(out.reward_logits.float(), reward_class[:, k - 1 + t]))
@@ -85,7 +88,7 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         self.eval()
         with autocast(self.device, self.config.precision):
             out = self.network(state, action.to(self.device).long(), generator=generator)
+            frame = self.network.most_likely_frame(out.features)
         self.train(was_training)
-        frame = out.frame_logits.argmax(-1).to(torch.uint8)
         reward = (out.reward_logits.argmax(1) - 1).float()
         return StepOut(frame, reward, torch.cat([state[:, 1:], frame[:, None]], dim=1))

@@ -12,13 +12,15 @@ from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, pad_even, standardize
 
 REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
+HEAD_CHUNK = 2048  # pixels per chunk of the frame head when only the most likely frame is wanted (~6 MB of logits)
 
 
 @dataclass
 class NetworkOut:
-    """frame_logits: (B, H, W, C, 256); reward_logits: (B, 3); prior_loss: scalar (0 when deterministic)."""
+    """features: (B, H, W, hidden), what the frame head reads (:meth:`SimPLeNetwork.frame_logits`,
+    :meth:`SimPLeNetwork.most_likely_frame`); reward_logits: (B, 3); prior_loss: scalar (0 when deterministic)."""
 
-    frame_logits: torch.Tensor
+    features: torch.Tensor
     reward_logits: torch.Tensor
     prior_loss: torch.Tensor
 
@@ -29,6 +31,14 @@ def pixel_noise(frames: torch.Tensor, probability: float) -> torch.Tensor:
     background = frames.flatten(0, -2).median(dim=0).values
     noisy = torch.rand(frames.shape[:-1], device=frames.device)[..., None] < probability
     return torch.where(noisy, background, frames)
+
+
+def stack_on_channels(frames: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """(B, K, H, W, C) -> (B, K*C, H, W), frame-major channels; with ``channels_last`` in that memory format
+    (the (B, H, W, K*C) bytes as they lie, no copy), which every layer after it then keeps."""
+    if channels_last:
+        return frames.permute(0, 2, 3, 1, 4).flatten(3).permute(0, 3, 1, 2)
+    return frames.permute(0, 1, 4, 2, 3).flatten(1, 2)
 
 
 class SimPLeNetwork(nn.Module):
@@ -61,6 +71,8 @@ class SimPLeNetwork(nn.Module):
             self.prior = BitPrior(bottleneck * self._bottleneck_pixels(), c.latent_bits, c.bits_per_step,
                                   c.prior_lstm_size, c.prior_dropout)
             self.latent = Modulation(c.latent_bits, bottleneck)
+        if c.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, step: float = float("inf")) -> NetworkOut:
@@ -72,7 +84,7 @@ class SimPLeNetwork(nn.Module):
         a = self.action_embedding(action)
         if self.training and not c.stochastic and c.input_noise > 0:
             context = pixel_noise(context, c.input_noise)
-        frames = standardize(context.permute(0, 1, 4, 2, 3).flatten(1, 2))
+        frames = standardize(stack_on_channels(context, c.channels_last))
         x = self.embed(frames)
         skips = [x]
         for conv, norm in zip(self.down, self.down_norms):
@@ -87,9 +99,23 @@ class SimPLeNetwork(nn.Module):
         for modulate, deconv, norm, skip in zip(self.up_actions, self.up, self.up_norms, skips[-2::-1]):
             x = deconv(modulate(F.dropout(x, c.dropout, self.training), a))
             x = norm(belu(x)[..., : skip.shape[-2], : skip.shape[-1]] + skip)
-        logits = self.frame_head(x.permute(0, 2, 3, 1)).unflatten(-1, (c.channels, 256))
         reward_logits = self.reward_head(torch.cat([bottleneck_mean, x.mean(dim=(-2, -1))], dim=1))
-        return NetworkOut(logits, reward_logits, prior_loss)
+        return NetworkOut(x.permute(0, 2, 3, 1), reward_logits, prior_loss)
+
+    def frame_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, hidden) features -> (B, H, W, C, 256) logits of every subpixel's value."""
+        return self.frame_head(features).unflatten(-1, (self.config.channels, 256))
+
+    def most_likely_frame(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, C) uint8: each subpixel's most likely value, the head run over a few thousand pixels at a
+        time, so the (B, H, W, C, 256) logits never exist at once (at batch 16 and 105x80 they would be 413 MB
+        of float32, costing more to allocate and scan than the head's matmul itself)."""
+        pixels = features.reshape(-1, features.shape[-1])
+        frame = torch.empty(len(pixels), self.config.channels, dtype=torch.uint8, device=features.device)
+        for start in range(0, len(pixels), HEAD_CHUNK):
+            logits = self.frame_head(pixels[start : start + HEAD_CHUNK]).unflatten(-1, (self.config.channels, 256))
+            frame[start : start + HEAD_CHUNK] = logits.max(-1).indices  # max's indices: faster than argmax on CPU
+        return frame.view(*features.shape[:-1], self.config.channels)
 
     def _inject_latent(
         self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor, target: torch.Tensor | None,
