@@ -81,6 +81,10 @@ class LoopConfig:
         start_windows: real context windows drawn per iteration for imagined rollouts to start from.
         total_steps: a real-step budget instead of ``iterations``: iterations become
             ``(total_steps - random_steps) / real_steps_per_iteration`` (``workbench train --steps``).
+        imagined_steps: imagined agent steps per iteration (before the multipliers) instead of
+            ``ppo_iterations``, which become ``imagined_steps / (sim_envs x rollout_length)``: the paper's
+            800,000 are 1,000 updates of 16 envs, or 40 of 400 envs, so ``sim_envs`` can grow with the GPU
+            while the imagined experience stays the same.
     """
 
     iterations: int = 15
@@ -100,8 +104,15 @@ class LoopConfig:
     eval_sequences: int = 16
     start_windows: int = 256
     total_steps: int | None = None
+    imagined_steps: int | None = None
 
     def __post_init__(self) -> None:
+        if self.imagined_steps is not None:
+            per_update = self.sim_envs * self.rollout_length
+            if self.imagined_steps < per_update or self.imagined_steps % per_update:
+                raise ValueError(f"loop.imagined_steps={self.imagined_steps} must be a positive multiple of "
+                                 f"loop.sim_envs x loop.rollout_length = {self.sim_envs} x {self.rollout_length}")
+            object.__setattr__(self, "ppo_iterations", self.imagined_steps // per_update)
         if self.total_steps is not None:
             rest = self.total_steps - self.random_steps
             if rest < self.real_steps_per_iteration or rest % self.real_steps_per_iteration:

@@ -14,7 +14,7 @@ from gymnasium.vector.utils import batch_space
 from envs import ExperienceStore
 from world_models.protocols import WorldModel
 
-StartSampler = Callable[[int, np.random.Generator], np.ndarray]
+StartSampler = Callable[[int, np.random.Generator], "np.ndarray | torch.Tensor"]
 
 
 def store_starts(store: ExperienceStore, context_frames: int, newest_rows: int | None = None,
@@ -47,7 +47,11 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
     the model returned (``StepOut.frame``) and never reads the model's state. Observations are
     (num_envs, frame_stack, H, W, C) uint8, the layout of the real ``rgb`` Atari formats. Rewards are the
     model's clipped reward {-1, 0, 1}. Every rollout lasts ``rollout_length`` steps, then is truncated and
-    restarted (same-step autoreset) from fresh real frames drawn by ``starts``.
+    restarted (same-step autoreset) from fresh real frames drawn by ``starts`` (uint8 (n, K, H, W, C), a
+    tensor already on the model's device or an array).
+
+    The model's state stays on its device from step to step; what crosses to the host each step is what the
+    learner reads: the newest frame of every env (the stack is kept here) and the rewards.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
@@ -100,9 +104,9 @@ class SimulatedVectorEnv(gym.vector.VectorEnv):
         return obs, reward, terminated, truncated, info
 
     def _start(self) -> None:
-        context = self.starts(self.num_envs, self._rng)
-        self._state, self._t = self.model.initial_state(torch.from_numpy(context)), 0
-        self._frames = np.ascontiguousarray(context[:, -self.frame_stack :])
+        context = torch.as_tensor(self.starts(self.num_envs, self._rng), device=self.model.device)
+        self._state, self._t = self.model.initial_state(context), 0
+        self._frames = context[:, -self.frame_stack :].cpu().numpy()
 
     def _observation(self) -> np.ndarray:
         return self._frames.copy()

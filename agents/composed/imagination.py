@@ -66,7 +66,8 @@ class ImaginedWorlds(gym.vector.VectorEnv):
 
     def __init__(self, config: dict[str, Any], device: str = "cpu") -> None:
         self.model = build_world_model(config["world_model"], config["model"], config["num_actions"], device).eval()
-        self._starts = np.zeros((1, self.model.context_frames, *self.model.frame_shape), np.uint8)
+        self._starts = torch.zeros((1, self.model.context_frames, *self.model.frame_shape), dtype=torch.uint8,
+                                   device=self.model.device)
         self.simulated = SimulatedVectorEnv(self.model, self._draw_starts, config.get("num_envs", 1),
                                             config["rollout_length"], config["frame_stack"])
         self.num_envs = self.simulated.num_envs
@@ -79,7 +80,7 @@ class ImaginedWorlds(gym.vector.VectorEnv):
     def set_world(self, world: World) -> None:
         self.model.load_state_dict(world.weights)
         self.model.eval()
-        self._starts = world.starts
+        self._starts = torch.as_tensor(world.starts, device=self.model.device)  # once per iteration
         self.intrinsic = world.intrinsic_reward(str(self.model.device))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -100,8 +101,8 @@ class ImaginedWorlds(gym.vector.VectorEnv):
     def forward_passes(self) -> int:
         return self.simulated.forward_passes
 
-    def _draw_starts(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        return self._starts[rng.integers(len(self._starts), size=count)]
+    def _draw_starts(self, count: int, rng: np.random.Generator) -> torch.Tensor:
+        return self._starts[torch.from_numpy(rng.integers(len(self._starts), size=count)).to(self._starts.device)]
 
 
 class RLlibImaginedWorlds(gym.vector.VectorEnv):

@@ -1,0 +1,107 @@
+"""Training batches drawn on the device, the chunked frame head, and imagination without host round trips."""
+import numpy as np
+import pytest
+import torch
+
+from agents.spec import LoopConfig
+from envs import ExperienceStore
+from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv
+from world_models.device_sequences import DeviceSequences, sequence_source
+from world_models.simple import network
+
+
+def numbered_store(episodes=(30, 3, 40)) -> ExperienceStore:
+    """Frames whose every pixel is the row number (mod 256), so a batch tells which rows it was drawn from."""
+    store = ExperienceStore((4, 2, 2, 1), 4, sum(episodes) + len(episodes))
+    for length in episodes:
+        store.begin(np.full((1, 4, 2, 2, 1), store.size % 256, np.uint8))
+        for _ in range(length):
+            row = store.size
+            obs = np.full((1, 4, 2, 2, 1), row % 256, np.uint8)
+            store.add([row % 5], obs, [float(row % 3 - 1)], [False], [False])
+    return store
+
+
+def test_device_batches_are_real_runs_of_one_episode_ending_where_allowed():
+    store = numbered_store()
+    where = store.episode[: store.size] != 2  # the long last episode is held out
+    sequences = DeviceSequences(store, 4, 2, "cpu", where)
+    batch = sequences.sample(500, torch.Generator().manual_seed(0))
+    rows = batch["frames"][:, :, 0, 0, 0].long()  # (B, 6) row numbers
+    assert batch["frames"].shape == (500, 6, 2, 2, 1) and batch["frames"].dtype == torch.uint8
+    assert (rows[:, 1:] - rows[:, :-1] == 1).all()  # consecutive rows ...
+    episode = torch.from_numpy(store.episode[: store.size]).long()
+    assert (episode[rows] == episode[rows[:, :1]]).all() and (episode[rows[:, -1]] == 0).all()  # ... of episode 0
+    np.testing.assert_array_equal(batch["action"].numpy(), store.action[rows[:, 1:].numpy()])
+    np.testing.assert_array_equal(batch["reward"].numpy(), store.reward[rows[:, 1:].numpy()])
+    assert len(torch.unique(rows[:, -1])) == 31 - 5  # every allowed end row of episode 0 is drawn
+    assert np.shares_memory(sequences.frames.numpy(), store.frames)  # on the CPU the store itself, no copy
+
+
+def test_device_batches_are_fixed_by_the_seed_and_refuse_too_short_episodes():
+    store = numbered_store()
+    first = sequence_source(store, 4, 2, 8, torch.device("cpu"), np.random.default_rng(3))
+    again = sequence_source(store, 4, 2, 8, torch.device("cpu"), np.random.default_rng(3))
+    assert all(torch.equal(first()["frames"], again()["frames"]) for _ in range(3))
+    with pytest.raises(ValueError, match="no episodes of 50\\+ frames"):
+        DeviceSequences(store, 4, 46, "cpu")
+
+
+def test_chunked_frame_head_gives_the_argmax_of_the_full_logits(monkeypatch):
+    torch.manual_seed(0)
+    model = SimPLeWorldModel(SimPLeModelConfig(frame_height=9, frame_width=7, hidden=8, compress_steps=2,
+                                               filter_double_steps=1, latent_bits=8, prior_lstm_size=8), 3)
+    features = torch.randn(5, 9, 7, 8)
+    monkeypatch.setattr(network, "HEAD_CHUNK", 16)  # 315 pixels: 20 chunks, the last one short
+    frame = model.network.most_likely_frame(features)
+    assert frame.shape == (5, 9, 7, 3) and frame.dtype == torch.uint8
+    assert torch.equal(frame.long(), model.network.frame_logits(features).argmax(-1))
+
+
+def test_channels_last_model_predicts_what_the_contiguous_one_does():
+    config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
+                               latent_bits=8, prior_lstm_size=8)
+    torch.manual_seed(0)
+    plain = SimPLeWorldModel(config, 3)
+    last = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "channels_last": True}), 3)
+    last.load_state_dict(plain.state_dict())
+    assert last.network.embed.weight.is_contiguous(memory_format=torch.channels_last)
+    context = torch.randint(0, 256, (4, 4, 12, 10, 3), dtype=torch.uint8)
+    action = torch.tensor([0, 1, 2, 0])
+    out = [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in (plain, last)]
+    assert (out[0].frame == out[1].frame).float().mean() > 0.99  # same maths, summed in another order
+    torch.manual_seed(2)
+    batch = {"frames": torch.randint(0, 256, (2, 10, 12, 10, 3), dtype=torch.uint8),
+             "action": torch.zeros(2, 9, dtype=torch.long), "reward": torch.zeros(2, 9)}
+    plain.eval(), last.eval()
+    assert last.loss(batch)["loss"].item() == pytest.approx(plain.loss(batch)["loss"].item(), rel=1e-4)
+
+
+def test_simulated_env_takes_start_windows_already_on_the_device():
+    torch.manual_seed(0)
+    model = SimPLeWorldModel(SimPLeModelConfig(frame_height=8, frame_width=8, hidden=8, compress_steps=2,
+                                               filter_double_steps=1, latent_bits=8, prior_lstm_size=8), 3)
+    pool = torch.randint(0, 256, (6, 4, 8, 8, 3), dtype=torch.uint8, device=model.device)
+    drawn = []
+
+    def starts(n, rng):
+        drawn.append(pool[torch.from_numpy(rng.integers(6, size=n))])
+        return drawn[-1]
+
+    env = SimulatedVectorEnv(model, starts, num_envs=3, rollout_length=2, frame_stack=2)
+    obs, _ = env.reset(seed=0)
+    assert isinstance(obs, np.ndarray) and obs.shape == (3, 2, 8, 8, 3)
+    np.testing.assert_array_equal(obs, drawn[0][:, -2:].numpy())
+    for _ in range(2):
+        obs, reward, _, truncated, info = env.step(np.zeros(3, np.int64))
+    assert truncated.all() and len(drawn) == 2 and reward.dtype == np.float32
+    np.testing.assert_array_equal(obs, drawn[1][:, -2:].numpy())  # restarted from the second draw
+
+
+def test_imagined_steps_fix_the_experience_whatever_the_number_of_envs():
+    paper = LoopConfig(sim_envs=16, imagined_steps=800_000)
+    wide = LoopConfig(sim_envs=400, imagined_steps=800_000)
+    assert paper.ppo_iterations == 1000 and wide.ppo_iterations == 40
+    assert wide.ppo_updates(wide.iterations - 1) * 400 * 50 == 3 * 800_000
+    with pytest.raises(ValueError, match="loop.imagined_steps=800000 must be a positive multiple of loop.sim_envs"):
+        LoopConfig(sim_envs=256, imagined_steps=800_000)
