@@ -33,9 +33,9 @@ def train_world_model(
     log: Callable[[dict[str, float], int], None] | None = None, log_every: int = 50, progress: bool = False,
 ) -> dict[str, float]:
     """``steps`` Adam steps on ``model.loss`` (batches drawn on the model's device, see
-    :func:`~world_models.device_sequences.sequence_source`) with linear warm-up (``config.warmup_steps``, where the model has
-    one) and gradient clipping (``config.grad_clip``); returns the last losses. A model without parameters
-    (``optimizer`` None) is only evaluated. Steps are counted in ``model.train_steps`` when it keeps them."""
+    :func:`~world_models.device_sequences.sequence_source`) with linear warm-up (``config.warmup_steps``, where
+    the model has one) and gradient clipping (``config.grad_clip``); returns the last losses. A model without
+    parameters (``optimizer`` None) is only evaluated. Steps are counted in ``model.train_steps`` when it keeps them."""
     from tqdm import tqdm
 
     config = model.config
