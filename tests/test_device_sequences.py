@@ -2,12 +2,14 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from agents.spec import LoopConfig
 from envs import ExperienceStore
 from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv
 from world_models.device_sequences import DeviceSequences, sequence_source
-from world_models.simple import network
+from world_models.simple import network, pixel_loss
+from world_models.simple.pixel_loss import clipped_pixel_loss
 
 
 def numbered_store(episodes=(30, 3, 40)) -> ExperienceStore:
@@ -105,3 +107,27 @@ def test_imagined_steps_fix_the_experience_whatever_the_number_of_envs():
     assert wide.ppo_updates(wide.iterations - 1) * 400 * 50 == 3 * 800_000
     with pytest.raises(ValueError, match="loop.imagined_steps=800000 must be a positive multiple of loop.sim_envs"):
         LoopConfig(sim_envs=256, imagined_steps=800_000)
+
+
+@pytest.mark.parametrize("chunk", [7, 4096])
+def test_fused_pixel_loss_matches_cross_entropy_in_value_and_gradients(monkeypatch, chunk):
+    monkeypatch.setattr(pixel_loss, "CHUNK", chunk)
+    torch.manual_seed(0)
+    head = torch.nn.Linear(6, 3 * 256)
+    features = torch.randn(2, 5, 4, 6, requires_grad=True)
+    target = torch.randint(0, 256, (2, 5, 4, 3), dtype=torch.uint8)
+    target[0, 0, 0] = 7
+    with torch.no_grad():  # one confident subpixel, below the cutoff: no loss, no gradient
+        head.bias[7] = 50.0
+    logits = head(features).unflatten(-1, (3, 256))
+    xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
+    expected = F.relu(xent - 0.03).mean()
+    expected.backward()
+    reference = [features.grad.clone(), head.weight.grad.clone(), head.bias.grad.clone()]
+    features.grad = head.weight.grad = head.bias.grad = None
+    loss, frame = clipped_pixel_loss(features, head, target, 0.03)
+    loss.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.equal(frame.long(), logits.argmax(-1))
+    for got, want in zip([features.grad, head.weight.grad, head.bias.grad], reference):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)

@@ -10,6 +10,7 @@ from world_models.checkpoints import Checkpointed
 from world_models.protocols import StepOut
 from world_models.simple.config import SimPLeModelConfig, inverse_exp_decay, inverse_lin_decay
 from world_models.simple.network import SimPLeNetwork
+from world_models.simple.pixel_loss import clipped_pixel_loss
 
 
 class SimPLeWorldModel(Checkpointed, nn.Module):
@@ -60,13 +61,11 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
             target = frames[:, k + t]
             with autocast(self.device, self.config.precision):
                 out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
-                logits = self.network.frame_logits(out.features)
-            logits = logits.float()  # the losses in float32, whatever the network ran in
-            xent = F.cross_entropy(logits.flatten(0, -2), target.flatten().long(), reduction="none")
-            parts["frame"].append(F.relu(xent - cutoff).mean())
+                # relu(xent - cutoff) per subpixel, fused with the head; the softmax in float32 (as every loss)
+                frame_loss, predicted = clipped_pixel_loss(out.features, self.network.frame_head, target, cutoff)
+            parts["frame"].append(frame_loss)
             parts["reward"].append(F.cross_entropy(out.reward_logits.float(), reward_class[:, k - 1 + t]))
             parts["prior"].append(out.prior_loss.float())
-            predicted = logits.detach().argmax(-1).to(torch.uint8)
             parts["accuracy"].append((predicted == target).float().mean())
             use_prediction = torch.rand(target.shape[0], device=self.device) < feed_back
             next_frame = torch.where(use_prediction[:, None, None, None], predicted, target)
