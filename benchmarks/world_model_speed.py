@@ -1,79 +1,276 @@
-"""Imagination speed of the SimPLe world model at each preset size, against a plain matmul in the same run.
+"""SimPLe world-model speed per size, precision and layout, against a same-precision matmul in the same run, and the
+paper schedule's wall time per game projected from the figures measured here.
 
-    python benchmarks/world_model_speed.py [--batch 16] [--device cpu] [--seconds 10]
+    python benchmarks/world_model_speed.py [--sizes paper quick tiny] [--precisions float32 bfloat16]
+        [--layouts channels_last contiguous] [--compile] [--batch 16] [--train-batch 16] [--device cpu]
+        [--seconds 10] [--game Pong] [--glibc-malloc] [--json OUT]
 
-For each size: imagined frames per second (``model.step`` on a batch), FLOPs per frame counted by
-``torch.utils.flop_counter`` (convolutions, transposed convolutions and matmuls), the achieved FLOP/s and
-its fraction of a large float32 matmul's FLOP/s measured here. Target on CPU: >= 40% for the paper size.
+Imagination: ``model.step`` on a batch (the imagined envs); training: one Adam update of ``model.loss`` on a batch
+of ``target_frames``-frame sequences. FLOPs are counted by ``torch.utils.flop_counter`` (convolutions, transposed
+convolutions, matmuls); for training, the frame head's second forward pass of the fused pixel loss is not counted
+(it is recomputation, not the model's work). "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in
+the same dtype (float32 weights under bfloat16/float16 autocast run their matmuls in that dtype).
+
+Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
+quick size, imagination at batch 128 >= 0.5.
+
+The projection: the paper's schedule (``LoopConfig`` and ``SimPLeModelConfig`` defaults: 255,000 updates of 4 x 6
+predicted frames, 15.2M imagined steps, 102,400 real steps) at the measured rates: world-model training =
+predicted frames / trained frames per second (at ``--train-batch``), imagination = imagined steps / imagined
+frames per second (at ``--batch``), policy = PPO in imagination (stable-baselines3, acting and 3 epochs of updates,
+measured on still frames) per imagined step, real play = env step + acting per real step.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
 import torch
+from gymnasium.vector.utils import batch_space
 from torch.utils.flop_counter import FlopCounterMode
 
+from agents.learners.sb3_ppo import PPOConfig, PPOLearner
+from agents.spec import LoopConfig
+from envs import AtariConfig, make_vector_env
+from envs.config import OBS_FORMATS
+from envs.host_memory import keep_freed_memory
 from runs.configs import from_dict, load_preset
 from world_models import SimPLeModelConfig, SimPLeWorldModel
 
 SIZES = {"paper": "simple-paper", "quick": "simple-quick", "tiny": "simple-tiny"}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+NUM_ACTIONS = 6
 
 
-def matmul_flops_per_second(device: torch.device, seconds: float, n: int = 2048) -> float:
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return 2 * n**3 * _repeat(lambda: a @ b, device, seconds)
+def paper_schedule() -> dict[str, int]:
+    """The paper's per-game work, from the loop's and the model's defaults."""
+    loop, model = LoopConfig(), SimPLeModelConfig()
+    updates = loop.model_steps_first + (loop.iterations - 1) * loop.model_steps
+    imagined = sum(loop.ppo_updates(i) for i in range(loop.iterations)) * loop.sim_envs * loop.rollout_length
+    return {"model_updates": updates, "predicted_frames": updates * model.batch_size * model.target_frames,
+            "imagined_steps": imagined, "real_steps": loop.total_real_steps}
 
 
-def _repeat(fn, device: torch.device, seconds: float) -> float:
-    """Calls per second of ``fn`` over about ``seconds`` (after one warm-up call)."""
+def rate(fn: Callable[[], object], device: torch.device, seconds: float) -> float:
+    """Calls per second of ``fn`` over about ``seconds`` (at least one call, after one warm-up call)."""
     fn()
     calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while calls == 0 or time.perf_counter() - start < seconds:
         fn()
         calls += 1
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
     return calls / (time.perf_counter() - start)
 
 
-def measure(size: str, batch: int, device: torch.device, seconds: float) -> dict[str, float]:
-    config = from_dict(SimPLeModelConfig, load_preset(SIZES[size])["model"])
-    model = SimPLeWorldModel(config, num_actions=6, device=device)
-    context = torch.randint(0, 256, (batch, config.context_frames, config.frame_height, config.frame_width,
-                                     config.channels), dtype=torch.uint8, device=device)
-    actions = torch.randint(0, 6, (batch,), device=device)
-    state = model.initial_state(context)
+def matmul_flops_per_second(device: torch.device, precision: str, seconds: float, n: int = 2048) -> float:
+    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[precision]) for _ in range(2))
+    return 2 * n**3 * rate(lambda: a @ b, device, seconds)
+
+
+def model_config(size: str, precision: str, layout: str, compiled: bool, train_batch: int) -> SimPLeModelConfig:
+    preset = from_dict(SimPLeModelConfig, load_preset(SIZES[size])["model"])
+    return dataclasses.replace(preset, precision=precision, channels_last=layout == "channels_last",
+                               compile=compiled, batch_size=train_batch)
+
+
+def counted_flops(fn: Callable[[], object]) -> float:
     with FlopCounterMode(display=False) as counter:
-        model.step(state, actions)
-    flops_per_frame = counter.get_total_flops() / batch
-    steps_per_second = _repeat(lambda: model.step(state, actions), device, seconds)
-    params = sum(p.numel() for p in model.parameters())
-    return {"params": params, "frames_per_s": steps_per_second * batch, "flops_per_frame": flops_per_frame,
-            "flops_per_s": steps_per_second * batch * flops_per_frame}
+        fn()
+    return counter.get_total_flops()
+
+
+def measure_imagination(model: SimPLeWorldModel, batch: int, seconds: float) -> dict[str, float]:
+    c = model.config
+    context = torch.randint(0, 256, (batch, c.context_frames, *model.frame_shape), dtype=torch.uint8,
+                            device=model.device)
+    actions = torch.randint(0, NUM_ACTIONS, (batch,), device=model.device)
+    state = model.initial_state(context)
+    step = lambda: model.step(state, actions)  # noqa: E731
+    flops = counted_flops(step) / batch
+    return {"imagined_frames_per_s": rate(step, model.device, seconds) * batch, "imagine_flops_per_frame": flops}
+
+
+def measure_training(model: SimPLeWorldModel, seconds: float) -> dict[str, float]:
+    c, device = model.config, model.device
+    length = c.context_frames + c.target_frames
+    batch = {"frames": torch.randint(0, 256, (c.batch_size, length, *model.frame_shape), dtype=torch.uint8,
+                                     device=device),
+             "action": torch.randint(0, NUM_ACTIONS, (c.batch_size, length - 1), device=device),
+             "reward": torch.zeros(c.batch_size, length - 1, device=device)}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+
+    def update() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        model.loss(batch)["loss"].backward()
+        optimizer.step()
+
+    frames = c.batch_size * c.target_frames
+    recomputed = 2 * frames * c.frame_height * c.frame_width * c.hidden * c.channels * 256  # fused loss's backward
+    flops = (counted_flops(update) - recomputed) / frames
+    updates = rate(update, device, seconds)
+    return {"train_updates_per_s": updates, "trained_frames_per_s": updates * frames, "train_flops_per_frame": flops,
+            "train_batch": c.batch_size, "target_frames": c.target_frames}
+
+
+def measure(size: str, precision: str, layout: str, compiled: bool, args: argparse.Namespace) -> dict:
+    config = model_config(size, precision, layout, compiled, args.train_batch)
+    torch.manual_seed(0)
+    model = SimPLeWorldModel(config, NUM_ACTIONS, device=args.device)
+    row = {"size": size, "precision": precision, "layout": layout, "compiled": compiled,
+           "params": sum(p.numel() for p in model.parameters()), "batch": args.batch,
+           **measure_imagination(model, args.batch, args.seconds), **measure_training(model, args.seconds)}
+    return row
+
+
+class StillFrames(gym.vector.VectorEnv):
+    """``num_envs`` envs that show zeros and end every ``length`` steps: what PPO costs with a free world."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int, obs_shape: tuple[int, ...], num_actions: int, length: int) -> None:
+        self.num_envs, self.length, self._t = num_envs, length, 0
+        self.single_observation_space = gym.spaces.Box(0, 255, obs_shape, np.uint8)
+        self.single_action_space = gym.spaces.Discrete(num_actions)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._obs = np.zeros((num_envs, *obs_shape), np.uint8)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._t = 0
+        return self._obs.copy(), {}
+
+    def step(self, actions: np.ndarray):
+        self._t += 1
+        ended = np.full(self.num_envs, self._t % self.length == 0)
+        info = {"final_obs": self._obs.copy(), "_final_obs": ended} if ended.all() else {}
+        return self._obs.copy(), np.zeros(self.num_envs, np.float32), np.zeros_like(ended), ended, info
+
+
+def real_play_seconds(game: str, learner: object, frame_shape: tuple[int, int, int], seconds: float) -> float:
+    """Seconds per real agent step: one env of ``game`` in the format of ``frame_shape``, the policy acting."""
+    obs_format = next(name for name, (h, w, rgb) in OBS_FORMATS.items() if (h, w) == frame_shape[:2] and rgb)
+    env = make_vector_env(game, 1, AtariConfig(game, obs=obs_format))
+    obs, _ = env.reset(seed=0)
+    start, steps = time.perf_counter(), 0
+    while steps < 10 or time.perf_counter() - start < seconds:
+        obs, *_ = env.step(learner.act(obs))
+        steps += 1
+    env.close()
+    return (time.perf_counter() - start) / steps
+
+
+def policy_seconds(frame_shape: tuple[int, int, int], device: str, game: str, seconds: float) -> dict[str, float]:
+    """Seconds of the policy per imagined step (PPO acting + learning, 16 envs of 50 steps) and of real play per
+    real step (one env, acting each step)."""
+    ppo = PPOConfig(**load_preset("simple-paper")["ppo"])
+    loop = LoopConfig()
+    env = StillFrames(loop.sim_envs, (4, *frame_shape), NUM_ACTIONS, loop.rollout_length)
+    learner = PPOLearner(ppo, env, seed=0, device=device)
+    rollout = learner.rollout_steps
+    learner.learn(rollout)  # warm-up
+    start, steps = time.perf_counter(), 0
+    while steps == 0 or time.perf_counter() - start < seconds:
+        learner.learn(rollout)
+        steps += rollout
+    return {"policy_s_per_imagined_step": (time.perf_counter() - start) / steps,
+            "real_s_per_step": real_play_seconds(game, learner, frame_shape, seconds)}
+
+
+def projection(row: dict, policy: dict[str, float], schedule: dict[str, int]) -> dict[str, float]:
+    """Hours of each phase of the paper schedule at this row's rates."""
+    seconds = {"model_training": schedule["predicted_frames"] / row["trained_frames_per_s"],
+               "imagination": schedule["imagined_steps"] / row["imagined_frames_per_s"],
+               "policy": schedule["imagined_steps"] * policy["policy_s_per_imagined_step"],
+               "real_play": schedule["real_steps"] * policy["real_s_per_step"]}
+    hours = {phase: s / 3600 for phase, s in seconds.items()}
+    return {**hours, "total": sum(hours.values())}
+
+
+def print_tables(rows: list[dict], peaks: dict[str, float], args: argparse.Namespace) -> None:
+    print(f"\nSimPLe world model on {args.device} ({torch.get_num_threads()} threads), imagination batch "
+          f"{args.batch}, training batch {args.train_batch}")
+    print("matmul (2048^2): " + ", ".join(f"{p} {v / 1e9:,.0f} GFLOP/s" for p, v in peaks.items()))
+    print("\n| size | precision | layout | params | imagined frames/s | GFLOP/frame | vs matmul "
+          "| updates/s | trained frames/s | GFLOP/frame | vs matmul |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        peak = peaks[r["precision"]]
+        layout = r["layout"] + (" compiled" if r["compiled"] else "")
+        print(f"| {r['size']} | {r['precision']} | {layout} | {r['params'] / 1e6:.1f}M "
+              f"| {r['imagined_frames_per_s']:,.1f} | {r['imagine_flops_per_frame'] / 1e9:.3f} "
+              f"| {r['imagined_frames_per_s'] * r['imagine_flops_per_frame'] / peak:.2f} "
+              f"| {r['train_updates_per_s']:,.3f} | {r['trained_frames_per_s']:,.1f} "
+              f"| {r['train_flops_per_frame'] / 1e9:.3f} "
+              f"| {r['trained_frames_per_s'] * r['train_flops_per_frame'] / peak:.2f} |")
+    for size in dict.fromkeys(r["size"] for r in rows):
+        policy = next(r["policy"] for r in rows if r["size"] == size)
+        print(f"\n{size} frames: policy (PPO in imagination) {policy['policy_s_per_imagined_step'] * 1e3:.3f} ms per "
+              f"imagined step; real play {policy['real_s_per_step'] * 1e3:.2f} ms per real step")
+    print("\nPaper schedule per game, projected (hours)\n")
+    print("| size | precision | layout | model training | imagination | policy | real play | total |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        p = r["projection_hours"]
+        layout = r["layout"] + (" compiled" if r["compiled"] else "")
+        print(f"| {r['size']} | {r['precision']} | {layout} | {p['model_training']:,.1f} | {p['imagination']:,.1f} "
+              f"| {p['policy']:,.1f} | {p['real_play']:,.2f} | {p['total']:,.1f} |")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=list(DTYPES))
+    parser.add_argument("--layouts", nargs="+", default=["channels_last", "contiguous"],
+                        choices=["channels_last", "contiguous"])
+    parser.add_argument("--compile", action="store_true", help="also measure each row with torch.compile")
+    parser.add_argument("--batch", type=int, default=16, help="imagined envs stepped together")
+    parser.add_argument("--train-batch", type=int, default=16, help="sequences per training update")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement (at least one call)")
+    parser.add_argument("--game", default="Pong", help="the real game the projection's real play steps")
+    parser.add_argument("--glibc-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (by default freed memory is kept, as agents do)")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    args = parser.parse_args()
+    args = parse_args()
     device = torch.device(args.device)
-    peak = matmul_flops_per_second(device, args.seconds)
-    print(f"plain float32 matmul (2048^2): {peak / 1e9:,.1f} GFLOP/s on {device} ({torch.get_num_threads()} threads)")
-    rows = {}
+    if device.type == "cpu" and not args.glibc_malloc:
+        keep_freed_memory()
+    peaks = {p: matmul_flops_per_second(device, p, args.seconds) for p in args.precisions}
+    schedule, rows = paper_schedule(), []
     for size in args.sizes:
-        rows[size] = measure(size, args.batch, device, args.seconds)
-        print(f"  measured {size}", flush=True)
-    print(f"\nSimPLe world model, model.step on a batch of {args.batch}\n")
-    print("| size  | params | imagined frames/s | GFLOP/frame | GFLOP/s | vs matmul |")
-    print("|-------|--------|-------------------|-------------|---------|-----------|")
-    for size, r in rows.items():
-        print(f"| {size:<5} | {r['params'] / 1e6:5.1f}M | {r['frames_per_s']:17,.1f} "
-              f"| {r['flops_per_frame'] / 1e9:11.3f} "
-              f"| {r['flops_per_s'] / 1e9:7.1f} | {r['flops_per_s'] / peak:8.0%} |")
+        for precision in args.precisions:
+            for layout in args.layouts:
+                for compiled in [False, True] if args.compile else [False]:
+                    rows.append(measure(size, precision, layout, compiled, args))
+                    print(f"  measured {size} {precision} {layout}{' compiled' if compiled else ''}", flush=True)
+    policies = {}  # by frame shape: the policy reads the model's frames
+    for size in args.sizes:
+        c = model_config(size, "float32", "contiguous", False, 1)
+        shape = (c.frame_height, c.frame_width, c.channels)
+        policies[size] = policies.get(shape) or policy_seconds(shape, args.device, args.game, args.seconds)
+        policies[shape] = policies[size]
+    for r in rows:
+        r["policy"] = policies[r["size"]]
+        r["projection_hours"] = projection(r, r["policy"], schedule)
+    print_tables(rows, peaks, args)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "kept_freed_memory": device.type == "cpu" and not args.glibc_malloc, "matmul_flops_per_s": peaks,
+            "schedule": schedule, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

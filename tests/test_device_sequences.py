@@ -8,7 +8,7 @@ from agents.spec import LoopConfig
 from envs import ExperienceStore
 from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv
 from world_models.device_sequences import DeviceSequences, sequence_source
-from world_models.simple import network, pixel_loss
+from world_models.simple import layers, network, pixel_loss
 from world_models.simple.pixel_loss import clipped_pixel_loss
 
 
@@ -64,10 +64,11 @@ def test_channels_last_model_predicts_what_the_contiguous_one_does():
     config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
                                latent_bits=8, prior_lstm_size=8)
     torch.manual_seed(0)
-    plain = SimPLeWorldModel(config, 3)
-    last = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "channels_last": True}), 3)
+    plain = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "channels_last": False}), 3)
+    last = SimPLeWorldModel(config, 3)  # channels_last, the default
     last.load_state_dict(plain.state_dict())
-    assert last.network.embed.weight.is_contiguous(memory_format=torch.channels_last)
+    assert last.network.down[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.network.down[0].weight.is_contiguous(memory_format=torch.channels_last)
     context = torch.randint(0, 256, (4, 4, 12, 10, 3), dtype=torch.uint8)
     action = torch.tensor([0, 1, 2, 0])
     out = [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in (plain, last)]
@@ -131,3 +132,11 @@ def test_fused_pixel_loss_matches_cross_entropy_in_value_and_gradients(monkeypat
     assert torch.equal(frame.long(), logits.argmax(-1))
     for got, want in zip([features.grad, head.weight.grad, head.bias.grad], reference):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)
+
+
+def test_dropout_zeroes_the_stated_share_and_keeps_the_mean():
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    dropped = layers.dropout(x, 0.15, True)
+    assert (dropped == 0).float().mean().item() == pytest.approx(0.15, abs=0.005)
+    assert dropped.mean().item() == pytest.approx(1.0, abs=0.01) and torch.equal(layers.dropout(x, 0.15, False), x)

@@ -31,6 +31,14 @@ class Modulation(nn.Module):
         return x * torch.sigmoid(self.multiply(vector))[:, :, None, None] + self.add(vector)[:, :, None, None]
 
 
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``F.dropout`` (zero with probability ``p``, scale the rest by 1 / (1 - p)), its mask drawn by comparing
+    uniform floats: on the CPU a third faster than ``F.dropout``'s ``bernoulli_`` on full-resolution maps."""
+    if not training or p == 0:
+        return x
+    return x * (torch.rand_like(x) >= p) * (1.0 / (1.0 - p))
+
+
 def pad_even(x: torch.Tensor) -> torch.Tensor:
     """Zero-pad height and width to even sizes, so a stride-2 step halves them exactly."""
     return F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))

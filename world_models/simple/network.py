@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
-from world_models.simple.layers import ChannelNorm, Modulation, belu, pad_even, standardize
+from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, standardize
 
 REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
 HEAD_CHUNK = 2048  # pixels per chunk of the frame head when only the most likely frame is wanted (~6 MB of logits)
@@ -88,16 +87,16 @@ class SimPLeNetwork(nn.Module):
         x = self.embed(frames)
         skips = [x]
         for conv, norm in zip(self.down, self.down_norms):
-            x = norm(belu(conv(pad_even(F.dropout(x, c.dropout, self.training)))))
+            x = norm(belu(conv(pad_even(dropout(x, c.dropout, self.training)))))
             skips.append(x)
         x = self.action_bottleneck(x, a)
         x, prior_loss = self._inject_latent(x, frames, a, target, generator, step)
         bottleneck_mean = x.mean(dim=(-2, -1))
         for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
-            y = belu(conv(F.dropout(x, c.residual_dropout, self.training)))
+            y = belu(conv(dropout(x, c.residual_dropout, self.training)))
             x = y if i == 0 else norm(x + y)
         for modulate, deconv, norm, skip in zip(self.up_actions, self.up, self.up_norms, skips[-2::-1]):
-            x = deconv(modulate(F.dropout(x, c.dropout, self.training), a))
+            x = deconv(modulate(dropout(x, c.dropout, self.training), a))
             x = norm(belu(x)[..., : skip.shape[-2], : skip.shape[-1]] + skip)
         reward_logits = self.reward_head(torch.cat([bottleneck_mean, x.mean(dim=(-2, -1))], dim=1))
         return NetworkOut(x.permute(0, 2, 3, 1), reward_logits, prior_loss)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SimPLe on one accelerator in under 8 minutes: device facts, benchmarks/world_model_speed.py in float32 and
+# bfloat16, then a paper-preset SimPLe run cut short (the random collection, 500 model updates, 20 PPO
+# iterations in imagination, one collection) with its phase times; one JSON file ($OUT/gpu_check.json) and a table.
+#
+#   benchmarks/gpu_check.sh                              # one GPU: paper size, the paper preset
+#   benchmarks/gpu_check.sh --device cpu --size tiny     # CPU dry run in seconds (the default test suite's)
+#
+# Settings (environment): OUT (default runs-out/gpu-check), GAME (Pong), BENCH_SECONDS (per benchmark measurement),
+# PYTHON, WORKBENCH. Each step has its own time limit, so a slow step is reported, not waited for.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEVICE=cuda; SIZE=paper
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --device) DEVICE=$2; shift 2 ;;
+    --size) SIZE=$2; shift 2 ;;
+    *) echo "gpu_check: unknown argument $1 (allowed: --device D, --size paper|quick|tiny)" >&2; exit 2 ;;
+  esac
+done
+case "$SIZE" in
+  paper) PRESET=simple-paper; UPDATES=500; PPO=20; STEPS=() ;;
+  quick) PRESET=simple-quick; UPDATES=100; PPO=6; STEPS=() ;;
+  tiny) PRESET=simple-tiny; UPDATES=4; PPO=2; STEPS=(loop.random_steps=64 loop.real_steps_per_iteration=64) ;;
+  *) echo "gpu_check: unknown --size $SIZE (allowed: paper, quick, tiny)" >&2; exit 2 ;;
+esac
+PYTHON=${PYTHON:-.venv/bin/python}; WORKBENCH=${WORKBENCH:-.venv/bin/workbench}
+OUT=${OUT:-runs-out/gpu-check}; GAME=${GAME:-Pong}
+if [ "$DEVICE" = cpu ]; then SECONDS_EACH=${BENCH_SECONDS:-0.05}; else SECONDS_EACH=${BENCH_SECONDS:-5}; fi
+if [ -e "$OUT/gpu_check.json" ]; then echo "gpu_check: $OUT/gpu_check.json exists; choose another OUT" >&2; exit 2; fi
+mkdir -p "$OUT"
+echo "gpu_check: $SIZE size on $DEVICE -> $OUT"
+
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm \
+  --format=csv > "$OUT/nvidia-smi.csv" || true
+timeout 300 "$PYTHON" benchmarks/world_model_speed.py --device "$DEVICE" --sizes "$SIZE" \
+  --precisions float32 bfloat16 --layouts channels_last contiguous --seconds "$SECONDS_EACH" --game "$GAME" \
+  --json "$OUT/benchmark.json" | tee "$OUT/benchmark.txt" || echo "gpu_check: the benchmark failed or ran out of time"
+timeout 300 "$WORKBENCH" train --agent simple --preset "$PRESET" --game "$GAME" --device "$DEVICE" --no-progress \
+  --out "$OUT/run" loop.iterations=1 loop.model_steps_first="$UPDATES" loop.ppo_iterations="$PPO" \
+  loop.ppo_last_multiplier=1 eval_episodes=1 eval_envs=1 eval_max_episode_frames=2000 "${STEPS[@]}" \
+  > "$OUT/run.log" 2>&1 || echo "gpu_check: the cut-short run failed or ran out of time (see $OUT/run.log)"
+"$PYTHON" benchmarks/gpu_check_report.py "$OUT" --device "$DEVICE" --size "$SIZE"
