@@ -8,7 +8,7 @@ from agents.spec import LoopConfig
 from envs import ExperienceStore
 from world_models import SimPLeModelConfig, SimPLeWorldModel, SimulatedVectorEnv
 from world_models.device_sequences import DeviceSequences, sequence_source
-from world_models.simple import layers, network, pixel_loss
+from world_models.simple import layers, pixel_loss
 from world_models.simple.pixel_loss import clipped_pixel_loss
 
 
@@ -54,7 +54,7 @@ def test_chunked_frame_head_gives_the_argmax_of_the_full_logits(monkeypatch):
     model = SimPLeWorldModel(SimPLeModelConfig(frame_height=9, frame_width=7, hidden=8, compress_steps=2,
                                                filter_double_steps=1, latent_bits=8, prior_lstm_size=8), 3)
     features = torch.randn(5, 9, 7, 8)
-    monkeypatch.setattr(network, "HEAD_CHUNK", 16)  # 315 pixels: 20 chunks, the last one short
+    monkeypatch.setattr(pixel_loss, "CPU_CHUNK", 16)  # 315 pixels: 20 chunks, the last one short
     frame = model.network.most_likely_frame(features)
     assert frame.shape == (5, 9, 7, 3) and frame.dtype == torch.uint8
     assert torch.equal(frame.long(), model.network.frame_logits(features).argmax(-1))
@@ -112,7 +112,7 @@ def test_imagined_steps_fix_the_experience_whatever_the_number_of_envs():
 
 @pytest.mark.parametrize("chunk", [7, 4096])
 def test_fused_pixel_loss_matches_cross_entropy_in_value_and_gradients(monkeypatch, chunk):
-    monkeypatch.setattr(pixel_loss, "CHUNK", chunk)
+    monkeypatch.setattr(pixel_loss, "CPU_CHUNK", chunk)
     torch.manual_seed(0)
     head = torch.nn.Linear(6, 3 * 256)
     features = torch.randn(2, 5, 4, 6, requires_grad=True)

@@ -45,11 +45,12 @@ def train_world_model(
     next_batch = sequence_source(store, config.context_frames, config.target_frames, config.batch_size,
                                  model.device, rng, where)
     model.train()
-    last: dict[str, float] = {}
+    first = int(model.train_steps) if counted else 0  # read once: on a GPU every read waits for the device
+    losses: dict[str, torch.Tensor] = {}
     for i in tqdm(range(steps), desc="world model", disable=not progress, leave=False, dynamic_ncols=True):
         batch = next_batch()
         losses = model.loss(batch)
-        done = int(model.train_steps) if counted else i
+        done = first + i
         if optimizer is not None:
             for group in optimizer.param_groups:
                 group["lr"] = config.learning_rate * min(1.0, (done + 1) / max(warmup, 1))
@@ -62,9 +63,12 @@ def train_world_model(
             scaler.update()
         if counted:
             model.train_steps += 1
-        last = {f"world_model/{k}": float(v.detach()) for k, v in losses.items()}
         if log and ((done + 1) % log_every == 0 or i == steps - 1):
             extra = {"world_model/sampling_probability": model.sampling_probability()} if hasattr(
                 model, "sampling_probability") else {}
-            log({**last, **extra}, done + 1)
-    return last
+            log({**_floats(losses), **extra}, done + 1)
+    return _floats(losses)
+
+
+def _floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {f"world_model/{k}": float(v.detach()) for k, v in losses.items()}

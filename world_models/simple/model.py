@@ -55,12 +55,12 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
         k, cutoff = self.config.context_frames, self.config.loss_cutoff
         frames, actions = batch["frames"].to(self.device), batch["action"].to(self.device).long()
         reward_class = batch["reward"].to(self.device).round().long().clamp(-1, 1) + 1
-        window, feed_back = frames[:, :k], self.sampling_probability()
+        window, feed_back, step = frames[:, :k], self.sampling_probability(), int(self.train_steps)
         parts: dict[str, list[torch.Tensor]] = {"frame": [], "reward": [], "prior": [], "accuracy": []}
         for t in range(frames.shape[1] - k):
             target = frames[:, k + t]
             with autocast(self.device, self.config.precision):
-                out = self.network(window, actions[:, k - 1 + t], target, step=int(self.train_steps))
+                out = self.network(window, actions[:, k - 1 + t], target, step=step)
                 # relu(xent - cutoff) per subpixel, fused with the head; the softmax in float32 (as every loss)
                 frame_loss, predicted = clipped_pixel_loss(out.features, self.network.frame_head, target, cutoff)
             parts["frame"].append(frame_loss)
