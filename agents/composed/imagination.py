@@ -83,7 +83,8 @@ class ImaginedWorlds(gym.vector.VectorEnv):
     def set_world(self, world: World) -> None:
         self.model.load_state_dict(world.weights)
         self.model.eval()
-        self._starts = torch.as_tensor(world.starts, device=self.model.device)  # once per iteration
+        # moved to the device once per iteration; copied, as Ray hands over read-only arrays
+        self._starts = torch.tensor(world.starts, device=self.model.device)
         self.intrinsic = world.intrinsic_reward(str(self.model.device))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
