@@ -14,7 +14,7 @@ import torch
 
 from envs import ExperienceStore
 
-_REWARD_COLUMNS = ("action", "reward")
+_BATCH_COLUMNS = ("action", "reward")
 
 
 def fits_on_device(nbytes: int, device: torch.device, share: float = 0.5) -> bool:
@@ -27,8 +27,9 @@ def fits_on_device(nbytes: int, device: torch.device, share: float = 0.5) -> boo
 
 
 class DeviceSequences:
-    """Runs of consecutive frames of one episode, as ``ExperienceStore.sequences`` draws them, sampled on
-    ``device`` from a copy of ``store``'s first ``store.size`` rows made when this object is built.
+    """Runs of consecutive frames of one episode, as ``ExperienceStore.sequences`` draws them (frames, actions
+    and rewards only), sampled on ``device`` from a copy of ``store``'s first ``store.size`` rows made when this
+    object is built.
 
     ``where``: optional bool mask over rows ``[:size]``; only runs ending at those rows are drawn.
     """
@@ -45,7 +46,7 @@ class DeviceSequences:
                              f"({size} rows)")
         self.frames = self._to_device(store.frames[:size])
         self.prev = self._to_device(store.prev[:size].astype(np.int64))
-        self.columns = {name: self._to_device(getattr(store, name)[:size]) for name in _REWARD_COLUMNS}
+        self.columns = {name: self._to_device(getattr(store, name)[:size]) for name in _BATCH_COLUMNS}
         self.last_rows = self._to_device(np.flatnonzero(ready))
 
     def sample(self, batch: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -82,6 +83,6 @@ def sequence_source(store: ExperienceStore, k_context: int, t_target: int, batch
     def from_host() -> dict[str, torch.Tensor]:
         arrays = store.sequences(k_context, t_target, batch, rng, where)
         return {key: torch.from_numpy(arrays[key]).pin_memory().to(device, non_blocking=True)
-                for key in ("frames", *_REWARD_COLUMNS)}
+                for key in ("frames", *_BATCH_COLUMNS)}
 
     return from_host
