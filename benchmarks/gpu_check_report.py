@@ -1,7 +1,7 @@
 """The report of ``benchmarks/gpu_check.sh``: device facts, the benchmark's figures and the cut-short run's phase
 times in one JSON file (``OUT/gpu_check.json``), and a table. Exits 1 when a part is missing.
 
-    python benchmarks/gpu_check_report.py OUT [--device cuda] [--size paper]
+    python benchmarks/gpu_check_report.py OUT [--run-dir RUN] [--device cuda] [--size paper]
 """
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ def device_facts(device: torch.device, out: Path) -> dict:
     return facts
 
 
-def run_phases(out: Path) -> dict | None:
+def run_phases(run: Path) -> dict | None:
     """The cut-short run's phase seconds and what each phase did per second."""
-    results = out / "run" / "results.json"
+    results = run / "results.json"
     if not results.exists():
         return None
     record = json.loads(results.read_text())
-    loop = yaml.safe_load((out / "run" / "config.yaml").read_text())["loop"]
+    loop = yaml.safe_load((run / "config.yaml").read_text())["loop"]
     seconds = record["phase_seconds"]
     work = {"collect_random": loop.get("random_steps"), "fit_0": loop.get("model_steps_first"),
             "policy_0": record.get("simulated_steps"), "collect_0": loop.get("real_steps_per_iteration")}
@@ -77,13 +77,14 @@ def print_report(report: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--run-dir", type=Path, help="the cut-short run's directory (default: OUT/run)")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--size", default="paper")
     args = parser.parse_args()
     bench_file = args.out / "benchmark.json"
     report = {"size": args.size, "facts": device_facts(torch.device(args.device), args.out),
               "benchmark": json.loads(bench_file.read_text()) if bench_file.exists() else None,
-              "run": run_phases(args.out)}
+              "run": run_phases(args.run_dir or args.out / "run")}
     (args.out / "gpu_check.json").write_text(json.dumps(report, indent=1))
     print_report(report)
     missing = [part for part in ("benchmark", "run") if report[part] is None]

@@ -12,8 +12,8 @@ ROOT = Path(__file__).parents[1]
 
 def test_gpu_check_dry_run_writes_one_report_with_benchmark_projection_and_phase_times(tmp_path):
     out = tmp_path / "check"
-    env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable,
-           "WORKBENCH": str(Path(sys.executable).parent / "workbench")}
+    run_dir = tmp_path / "elsewhere" / "run"  # as on the GPU machine: the run's files stay out of OUT
+    env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable, "RUN_DIR": str(run_dir)}
     done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu", "--size", "tiny"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -35,6 +35,8 @@ def test_gpu_check_dry_run_writes_one_report_with_benchmark_projection_and_phase
     assert phases["fit_0"]["work"] == 4 and phases["fit_0"]["rate"] > 0
     assert report["run"]["agent_steps"] == 128 and report["run"]["simulated_steps"] == 2 * 4 * 8
     assert "| fit_0 |" in done.stdout and "| tiny | bfloat16 | channels_last |" in done.stdout
+    assert (run_dir / "results.json").exists() and not (out / "run").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.txt", "gpu_check.json", "run.log"]
 
 
 def test_gpu_check_refuses_an_unknown_size_before_running_anything(tmp_path):
