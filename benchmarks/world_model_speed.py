@@ -37,11 +37,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from agents.learners.sb3_ppo import PPOConfig, PPOLearner
 from agents.spec import LoopConfig
-from envs import AtariConfig, make_vector_env
+from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.config import OBS_FORMATS
 from envs.host_memory import keep_freed_memory
 from runs.configs import from_dict, load_preset
-from world_models import SimPLeModelConfig, SimPLeWorldModel
+from world_models import SimPLeModelConfig, SimPLeWorldModel, train_world_model
 
 SIZES = {"paper": "simple-paper", "quick": "simple-quick", "tiny": "simple-tiny"}
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -97,25 +97,31 @@ def measure_imagination(model: SimPLeWorldModel, batch: int, seconds: float) -> 
     return {"imagined_frames_per_s": rate(step, model.device, seconds) * batch, "imagine_flops_per_frame": flops}
 
 
+def random_store(frame_shape: tuple[int, int, int], rows: int, seed: int = 0) -> ExperienceStore:
+    """An experience store of ``rows`` random frames in one episode, for timing the real training loop."""
+    rng = np.random.default_rng(seed)
+    store = ExperienceStore((4, *frame_shape), 4, rows + 1)
+    store.begin(rng.integers(0, 256, (1, 4, *frame_shape), dtype=np.uint8))
+    for _ in range(rows):
+        store.add([rng.integers(NUM_ACTIONS)], rng.integers(0, 256, (1, 4, *frame_shape), dtype=np.uint8),
+                  [0.0], [False], [False])
+    return store
+
+
 def measure_training(model: SimPLeWorldModel, seconds: float) -> dict[str, float]:
+    """Updates per second of ``train_world_model`` itself (batches drawn on the device, warm-up, clipping)."""
     c, device = model.config, model.device
-    length = c.context_frames + c.target_frames
-    batch = {"frames": torch.randint(0, 256, (c.batch_size, length, *model.frame_shape), dtype=torch.uint8,
-                                     device=device),
-             "action": torch.randint(0, NUM_ACTIONS, (c.batch_size, length - 1), device=device),
-             "reward": torch.zeros(c.batch_size, length - 1, device=device)}
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    model.train()
-
-    def update() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        model.loss(batch)["loss"].backward()
-        optimizer.step()
-
+    store = random_store(model.frame_shape, 4 * (c.context_frames + c.target_frames) + c.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
+    rng = np.random.default_rng(0)
+    train = lambda steps: train_world_model(model, optimizer, store, steps, rng)  # noqa: E731
     frames = c.batch_size * c.target_frames
     recomputed = 2 * frames * c.frame_height * c.frame_width * c.hidden * c.channels * 256  # fused loss's backward
-    flops = (counted_flops(update) - recomputed) / frames
-    updates = rate(update, device, seconds)
+    flops = (counted_flops(lambda: train(1)) - recomputed) / frames
+    start = time.perf_counter()
+    train(1)
+    steps = max(1, int(seconds / (time.perf_counter() - start)))  # one timed call of about ``seconds``
+    updates = steps * rate(lambda: train(steps), device, 0.0)
     return {"train_updates_per_s": updates, "trained_frames_per_s": updates * frames, "train_flops_per_frame": flops,
             "train_batch": c.batch_size, "target_frames": c.target_frames}
 
