@@ -58,11 +58,8 @@ def print_report(report: dict) -> None:
               "| paper schedule (h) |")
         print("|---|---|---|---|---|---|---|---|")
         for r in bench["rows"]:
-            peak = bench["matmul_flops_per_s"][r["precision"]]
             print(f"| {r['size']} | {r['precision']} | {r['layout']} | {r['imagined_frames_per_s']:,.1f} "
-                  f"| {r['imagined_frames_per_s'] * r['imagine_flops_per_frame'] / peak:.2f} "
-                  f"| {r['trained_frames_per_s']:,.1f} "
-                  f"| {r['trained_frames_per_s'] * r['train_flops_per_frame'] / peak:.2f} "
+                  f"| {r['imagine_vs_matmul']:.2f} | {r['trained_frames_per_s']:,.1f} | {r['train_vs_matmul']:.2f} "
                   f"| {r['projection_hours']['total']:,.2f} |")
     run = report.get("run")
     if run:

@@ -5,11 +5,12 @@ paper schedule's wall time per game projected from the figures measured here.
         [--layouts channels_last contiguous] [--compile] [--batch 16] [--train-batch 16] [--device cpu]
         [--seconds 10] [--game Pong] [--glibc-malloc] [--json OUT]
 
-Imagination: ``model.step`` on a batch (the imagined envs); training: one Adam update of ``model.loss`` on a batch
-of ``target_frames``-frame sequences. FLOPs are counted by ``torch.utils.flop_counter`` (convolutions, transposed
-convolutions, matmuls); for training, the frame head's second forward pass of the fused pixel loss is not counted
-(it is recomputation, not the model's work). "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in
-the same dtype (float32 weights under bfloat16/float16 autocast run their matmuls in that dtype).
+Imagination: ``model.step`` on a batch (the imagined envs); training: ``train_world_model``'s updates on batches
+of ``target_frames``-frame sequences from a random store. FLOPs are counted by ``torch.utils.flop_counter``
+(convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
+pixel loss is not counted (it is recomputation, not the model's work). "vs matmul" divides the achieved FLOP/s by
+a large matmul's FLOP/s in the same dtype (float32 weights under bfloat16/float16 autocast run their matmuls in
+that dtype).
 
 Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
 quick size, imagination at batch 128 >= 0.5.
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -40,11 +43,11 @@ from agents.spec import LoopConfig
 from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.config import OBS_FORMATS
 from envs.host_memory import keep_freed_memory
+from envs.precision import PRECISIONS, dtype
 from runs.configs import from_dict, load_preset
 from world_models import SimPLeModelConfig, SimPLeWorldModel, train_world_model
 
 SIZES = {"paper": "simple-paper", "quick": "simple-quick", "tiny": "simple-tiny"}
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 NUM_ACTIONS = 6
 
 
@@ -59,18 +62,21 @@ def paper_schedule() -> dict[str, int]:
 
 def rate(fn: Callable[[], object], device: torch.device, seconds: float) -> float:
     """Calls per second of ``fn`` over about ``seconds`` (at least one call, after one warm-up call)."""
-    fn()
-    calls, start = 0, time.perf_counter()
-    while calls == 0 or time.perf_counter() - start < seconds:
+    def call() -> None:
         fn()
-        calls += 1
         if device.type == "cuda":
             torch.cuda.synchronize(device)
+
+    call()
+    calls, start = 0, time.perf_counter()
+    while calls == 0 or time.perf_counter() - start < seconds:
+        call()
+        calls += 1
     return calls / (time.perf_counter() - start)
 
 
 def matmul_flops_per_second(device: torch.device, precision: str, seconds: float, n: int = 2048) -> float:
-    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[precision]) for _ in range(2))
+    a, b = (torch.randn(n, n, device=device, dtype=dtype(precision)) for _ in range(2))
     return 2 * n**3 * rate(lambda: a @ b, device, seconds)
 
 
@@ -111,7 +117,7 @@ def random_store(frame_shape: tuple[int, int, int], rows: int, seed: int = 0) ->
 def measure_training(model: SimPLeWorldModel, seconds: float) -> dict[str, float]:
     """Updates per second of ``train_world_model`` itself (batches drawn on the device, warm-up, clipping)."""
     c, device = model.config, model.device
-    store = random_store(model.frame_shape, 4 * (c.context_frames + c.target_frames) + c.batch_size)
+    store = random_store(model.frame_shape, 2 * (c.context_frames + c.target_frames))
     optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
     rng = np.random.default_rng(0)
     train = lambda steps: train_world_model(model, optimizer, store, steps, rng)  # noqa: E731
@@ -160,7 +166,7 @@ class StillFrames(gym.vector.VectorEnv):
         return self._obs.copy(), np.zeros(self.num_envs, np.float32), np.zeros_like(ended), ended, info
 
 
-def real_play_seconds(game: str, learner: object, frame_shape: tuple[int, int, int], seconds: float) -> float:
+def real_play_seconds(game: str, learner: PPOLearner, frame_shape: tuple[int, int, int], seconds: float) -> float:
     """Seconds per real agent step: one env of ``game`` in the format of ``frame_shape``, the policy acting."""
     obs_format = next(name for name, (h, w, rgb) in OBS_FORMATS.items() if (h, w) == frame_shape[:2] and rgb)
     env = make_vector_env(game, 1, AtariConfig(game, obs=obs_format))
@@ -190,6 +196,17 @@ def policy_seconds(frame_shape: tuple[int, int, int], device: str, game: str, se
             "real_s_per_step": real_play_seconds(game, learner, frame_shape, seconds)}
 
 
+def with_ratios(row: dict, peak: float) -> dict:
+    """``row`` with its imagination and training FLOP/s as fractions of ``peak`` (the same dtype's matmul)."""
+    return {**row, "imagine_vs_matmul": row["imagined_frames_per_s"] * row["imagine_flops_per_frame"] / peak,
+            "train_vs_matmul": row["trained_frames_per_s"] * row["train_flops_per_frame"] / peak}
+
+
+def label(row: dict) -> str:
+    """A row's layout, and whether it was compiled."""
+    return row["layout"] + (" compiled" if row["compiled"] else "")
+
+
 def projection(row: dict, policy: dict[str, float], schedule: dict[str, int]) -> dict[str, float]:
     """Hours of each phase of the paper schedule at this row's rates."""
     seconds = {"model_training": schedule["predicted_frames"] / row["trained_frames_per_s"],
@@ -208,14 +225,10 @@ def print_tables(rows: list[dict], peaks: dict[str, float], args: argparse.Names
           "| updates/s | trained frames/s | GFLOP/frame | vs matmul |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        peak = peaks[r["precision"]]
-        layout = r["layout"] + (" compiled" if r["compiled"] else "")
-        print(f"| {r['size']} | {r['precision']} | {layout} | {r['params'] / 1e6:.1f}M "
+        print(f"| {r['size']} | {r['precision']} | {label(r)} | {r['params'] / 1e6:.1f}M "
               f"| {r['imagined_frames_per_s']:,.1f} | {r['imagine_flops_per_frame'] / 1e9:.3f} "
-              f"| {r['imagined_frames_per_s'] * r['imagine_flops_per_frame'] / peak:.2f} "
-              f"| {r['train_updates_per_s']:,.3f} | {r['trained_frames_per_s']:,.1f} "
-              f"| {r['train_flops_per_frame'] / 1e9:.3f} "
-              f"| {r['trained_frames_per_s'] * r['train_flops_per_frame'] / peak:.2f} |")
+              f"| {r['imagine_vs_matmul']:.2f} | {r['train_updates_per_s']:,.3f} | {r['trained_frames_per_s']:,.1f} "
+              f"| {r['train_flops_per_frame'] / 1e9:.3f} | {r['train_vs_matmul']:.2f} |")
     for size in dict.fromkeys(r["size"] for r in rows):
         policy = next(r["policy"] for r in rows if r["size"] == size)
         print(f"\n{size} frames: policy (PPO in imagination) {policy['policy_s_per_imagined_step'] * 1e3:.3f} ms per "
@@ -225,15 +238,14 @@ def print_tables(rows: list[dict], peaks: dict[str, float], args: argparse.Names
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         p = r["projection_hours"]
-        layout = r["layout"] + (" compiled" if r["compiled"] else "")
-        print(f"| {r['size']} | {r['precision']} | {layout} | {p['model_training']:,.1f} | {p['imagination']:,.1f} "
+        print(f"| {r['size']} | {r['precision']} | {label(r)} | {p['model_training']:,.1f} | {p['imagination']:,.1f} "
               f"| {p['policy']:,.1f} | {p['real_play']:,.2f} | {p['total']:,.1f} |")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=list(DTYPES))
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=list(PRECISIONS))
     parser.add_argument("--layouts", nargs="+", default=["channels_last", "contiguous"],
                         choices=["channels_last", "contiguous"])
     parser.add_argument("--compile", action="store_true", help="also measure each row with torch.compile")
@@ -255,20 +267,18 @@ def main() -> None:
         keep_freed_memory()
     peaks = {p: matmul_flops_per_second(device, p, args.seconds) for p in args.precisions}
     schedule, rows = paper_schedule(), []
-    for size in args.sizes:
-        for precision in args.precisions:
-            for layout in args.layouts:
-                for compiled in [False, True] if args.compile else [False]:
-                    rows.append(measure(size, precision, layout, compiled, args))
-                    print(f"  measured {size} {precision} {layout}{' compiled' if compiled else ''}", flush=True)
-    policies = {}  # by frame shape: the policy reads the model's frames
-    for size in args.sizes:
-        c = model_config(size, "float32", "contiguous", False, 1)
-        shape = (c.frame_height, c.frame_width, c.channels)
-        policies[size] = policies.get(shape) or policy_seconds(shape, args.device, args.game, args.seconds)
-        policies[shape] = policies[size]
+    for size, precision, layout, compiled in itertools.product(args.sizes, args.precisions, args.layouts,
+                                                               [False, True] if args.compile else [False]):
+        rows.append(with_ratios(measure(size, precision, layout, compiled, args), peaks[precision]))
+        print(f"  measured {size} {precision} {label(rows[-1])}", flush=True)
+
+    @functools.cache  # by frame shape: the policy reads the model's frames
+    def policy(shape: tuple[int, int, int]) -> dict[str, float]:
+        return policy_seconds(shape, args.device, args.game, args.seconds)
+
     for r in rows:
-        r["policy"] = policies[r["size"]]
+        c = model_config(r["size"], "float32", "contiguous", False, 1)
+        r["policy"] = policy((c.frame_height, c.frame_width, c.channels))
         r["projection_hours"] = projection(r, r["policy"], schedule)
     print_tables(rows, peaks, args)
     if args.json:

@@ -6,12 +6,15 @@ import torch
 PRECISIONS = ("float32", "bfloat16", "float16")
 
 
+def dtype(precision: str) -> torch.dtype:
+    """The torch dtype a precision's matmuls run in."""
+    return getattr(torch, precision)
+
+
 def autocast(device: torch.device | str, precision: str) -> torch.autocast:
     """Autocast of convolutions and matmuls to ``precision`` on ``device`` (off for ``float32``); weights,
     optimiser states and whatever the caller casts back with ``.float()`` stay float32."""
-    device = torch.device(device)
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(precision, torch.float32)
-    return torch.autocast(device.type, dtype, enabled=precision != "float32")
+    return torch.autocast(torch.device(device).type, dtype(precision), enabled=precision != "float32")
 
 
 def grad_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler:

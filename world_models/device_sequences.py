@@ -62,7 +62,7 @@ class DeviceSequences:
     @staticmethod
     def nbytes(store: ExperienceStore) -> int:
         """Device memory the copy of ``store`` takes."""
-        return store.frames[: store.size].nbytes + store.size * (8 + 4 + 4)
+        return store.frames[: store.size].nbytes + store.size * (8 + 4 + 4)  # + int64 links, action, reward
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(array))
@@ -72,7 +72,7 @@ class DeviceSequences:
 def sequence_source(store: ExperienceStore, k_context: int, t_target: int, batch: int, device: torch.device,
                     rng: np.random.Generator, where: np.ndarray | None = None) -> Callable[[], dict[str, torch.Tensor]]:
     """A function giving one training batch on ``device`` per call: drawn on the device from a copy of the
-    store when it fits there (:func:`fits_on_device`), else gathered on the host and copied from pinned memory.
+    store when it fits there (:func:`fits_on_device`), else gathered on the host and copied over per batch.
     Both draw from ``rng``, so a seed fixes the batches on a given machine and device."""
     if fits_on_device(DeviceSequences.nbytes(store), device):
         sequences = DeviceSequences(store, k_context, t_target, device, where)
@@ -82,7 +82,6 @@ def sequence_source(store: ExperienceStore, k_context: int, t_target: int, batch
 
     def from_host() -> dict[str, torch.Tensor]:
         arrays = store.sequences(k_context, t_target, batch, rng, where)
-        return {key: torch.from_numpy(arrays[key]).pin_memory().to(device, non_blocking=True)
-                for key in ("frames", *_BATCH_COLUMNS)}
+        return {key: torch.from_numpy(arrays[key]).to(device) for key in ("frames", *_BATCH_COLUMNS)}
 
     return from_host

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
+
 from envs.config_data import from_dict, to_dict
+from envs.host_memory import keep_freed_memory
 from world_models.protocols import WorldModel
 
 Imagines = Literal["frames", "latent"]
@@ -43,6 +46,13 @@ class WorldModelEntry:
                                  f"{key}={value!r}; choose the world model by name instead")
         return from_dict(self.config_class, {**data, **self.fixed}, path)
 
+    def create(self, data: dict[str, Any], num_actions: int, device: str = "cpu") -> WorldModel:
+        """The model of config ``data`` (plain data) on ``device``, as agents run it: on a CPU the process then
+        keeps freed memory for reuse (large activations are not faulted in again at every step)."""
+        if torch.device(device).type == "cpu":
+            keep_freed_memory()
+        return self.build(self.config(data), num_actions, device)
+
     def resolved(self, data: dict[str, Any]) -> dict[str, Any]:
         """Every field of the config ``data`` gives, as plain data (what a run directory records)."""
         return to_dict(self.config(data))
@@ -71,8 +81,7 @@ def world_model_entry(name: str) -> WorldModelEntry:
 
 def build_world_model(name: str, config: dict[str, Any], num_actions: int, device: str = "cpu") -> WorldModel:
     """World model ``name`` of config ``config`` (plain data) for ``num_actions`` actions on ``device``."""
-    entry = world_model_entry(name)
-    return entry.build(entry.config(config), num_actions, device)
+    return world_model_entry(name).create(config, num_actions, device)
 
 
 def _register_builtin() -> None:

@@ -38,12 +38,12 @@ def train_world_model(
     parameters (``optimizer`` None) is only evaluated. Steps are counted in ``model.train_steps`` when it keeps them."""
     from tqdm import tqdm
 
+    if steps == 0:
+        return {}
     config = model.config
     warmup, clip = getattr(config, "warmup_steps", 0), getattr(config, "grad_clip", None)
     scaler = grad_scaler(model.device, getattr(config, "precision", "float32"))
     counted = hasattr(model, "train_steps")
-    if steps == 0:
-        return {}
     next_batch = sequence_source(store, config.context_frames, config.target_frames, config.batch_size,
                                  model.device, rng, where)
     model.train()

@@ -14,7 +14,6 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from agents.learners.rllib.env import ObsAdapter
-from envs.host_memory import keep_freed_memory
 from intrinsic.registry import intrinsic_entry
 from intrinsic.weighted import WeightedIntrinsic, WeightedTerm
 from world_models import SimulatedVectorEnv
@@ -66,8 +65,6 @@ class ImaginedWorlds(gym.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, config: dict[str, Any], device: str = "cpu") -> None:
-        if torch.device(device).type == "cpu":
-            keep_freed_memory()  # large activations reused, not faulted in again each step
         self.model = build_world_model(config["world_model"], config["model"], config["num_actions"], device).eval()
         self._starts = torch.zeros((1, self.model.context_frames, *self.model.frame_shape), dtype=torch.uint8,
                                    device=self.model.device)

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from envs import AtariConfig, ExperienceStore, is_atari, make_vector_env
-from envs.host_memory import keep_freed_memory
 from intrinsic.registry import IntrinsicEntry
 from world_models import store_starts
 from world_models.evaluation import comparison_frames, prediction_metrics
@@ -170,9 +169,7 @@ class WorldModelLearner(_Learner):
     def __init__(self, world_model: WorldModelEntry, model_config: dict[str, Any], num_actions: int,
                  data: RealData | DataSpec, device: str, seed: int, heldout_every: int) -> None:
         torch.manual_seed(seed)
-        if torch.device(device).type == "cpu":
-            keep_freed_memory()  # large activations reused, not faulted in again each step
-        self.model = world_model.build(world_model.config(model_config), num_actions, device)
+        self.model = world_model.create(model_config, num_actions, device)
         params = list(self.model.parameters())
         self.optimizer = torch.optim.Adam(params, lr=self.model.config.learning_rate) if params else None
         self._hold(data)

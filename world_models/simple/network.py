@@ -9,7 +9,7 @@ from torch import nn
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, standardize
-from world_models.simple.pixel_loss import chunk_pixels
+from world_models.simple.pixel_loss import pixel_chunks
 
 REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
 
@@ -107,14 +107,14 @@ class SimPLeNetwork(nn.Module):
 
     def most_likely_frame(self, features: torch.Tensor) -> torch.Tensor:
         """(B, H, W, C) uint8: each subpixel's most likely value, the head run over a chunk of pixels at a time
-        (:func:`~world_models.simple.pixel_loss.chunk_pixels`), so the (B, H, W, C, 256) logits never exist at
+        (:func:`~world_models.simple.pixel_loss.pixel_chunks`), so the (B, H, W, C, 256) logits never exist at
         once (at batch 16 and 105x80 they would be 413 MB of float32, which on a CPU cost more to allocate and
         scan than the head's matmul itself)."""
-        pixels, chunk = features.reshape(-1, features.shape[-1]), chunk_pixels(features.device)
+        pixels = features.reshape(-1, features.shape[-1])
         frame = torch.empty(len(pixels), self.config.channels, dtype=torch.uint8, device=features.device)
-        for start in range(0, len(pixels), chunk):
-            logits = self.frame_head(pixels[start : start + chunk]).unflatten(-1, (self.config.channels, 256))
-            frame[start : start + chunk] = logits.max(-1).indices  # max's indices: faster than argmax on CPU
+        for part in pixel_chunks(len(pixels), features.device):
+            logits = self.frame_head(pixels[part]).unflatten(-1, (self.config.channels, 256))
+            frame[part] = logits.max(-1).indices  # max's indices: faster than argmax on CPU
         return frame.view(*features.shape[:-1], self.config.channels)
 
     def _inject_latent(

@@ -8,15 +8,18 @@ live only while the chunk is processed, and the backward pass recomputes them (o
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 CPU_CHUNK = 2048  # pixels per chunk on a CPU: 2048 x 768 float32 logits are 6 MB, about what its caches hold
 GPU_CHUNK = 65536  # on an accelerator: few enough kernel launches, 200 MB of float32 logits at most
 
 
-def chunk_pixels(device: torch.device) -> int:
-    """Pixels per chunk of the frame head on ``device``."""
-    return CPU_CHUNK if device.type == "cpu" else GPU_CHUNK
+def pixel_chunks(pixels: int, device: torch.device) -> Iterator[slice]:
+    """Consecutive slices covering ``pixels`` rows, each at most one chunk of the frame head on ``device``."""
+    chunk = CPU_CHUNK if device.type == "cpu" else GPU_CHUNK
+    return (slice(start, start + chunk) for start in range(0, pixels, chunk))
 
 
 def clipped_pixel_loss(features: torch.Tensor, head: torch.nn.Linear, target: torch.Tensor,
@@ -52,8 +55,7 @@ class _ClippedPixelLoss(torch.autograd.Function):
         lse = torch.empty(target.shape, device=x.device)
         frame = torch.empty(target.shape, dtype=torch.uint8, device=x.device)
         with torch.autocast(x.device.type, enabled=False):
-            for start in range(0, len(x), chunk_pixels(x.device)):
-                part = slice(start, start + chunk_pixels(x.device))
+            for part in pixel_chunks(len(x), x.device):
                 logits = _logits(x[part], weight, bias, channels, dtype)
                 lse[part] = logits.logsumexp(-1)
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
@@ -73,8 +75,7 @@ class _ClippedPixelLoss(torch.autograd.Function):
         grad_bias = torch.zeros_like(bias, dtype=torch.float32)
         scale = grad_loss / target.numel()
         with torch.autocast(x.device.type, enabled=False):
-            for start in range(0, len(x), chunk_pixels(x.device)):
-                part = slice(start, start + chunk_pixels(x.device))
+            for part in pixel_chunks(len(x), x.device):
                 logits = _logits(x[part], weight, bias, channels, dtype)
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
                 # d xent / d logits = softmax - one_hot(target), only where the loss is above the cutoff
