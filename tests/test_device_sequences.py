@@ -60,6 +60,48 @@ def test_chunked_frame_head_gives_the_argmax_of_the_full_logits(monkeypatch):
     assert torch.equal(frame.long(), model.network.frame_logits(features).argmax(-1))
 
 
+def test_compiled_head_reduction_gives_the_first_most_likely_value():
+    torch.manual_seed(0)
+    head = torch.nn.Linear(8, 3 * 256)
+    with torch.no_grad():  # channel 1: values 9 and 200 tie for the top; the first one wins
+        head.weight.view(3, 256, 8)[1, [9, 200]] = 0.0
+        head.bias.view(3, 256)[1, [9, 200]] = 1e4
+    features = torch.randn(50, 8)
+    matrix = pixel_loss.head_matrix(head)
+    eager = pixel_loss.most_likely_values(features, matrix, 3)
+    assert (eager[:, 1] == 9).all() and torch.equal(eager, head(features).unflatten(-1, (3, 256)).argmax(-1))
+    to_compile = pixel_loss.most_likely_values_to_compile(features, matrix, 3)
+    assert to_compile.dtype == torch.uint8 and torch.equal(to_compile.long(), eager)
+
+
+def test_compiled_model_steps_and_scores_as_the_eager_one():
+    config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
+                               latent_bits=8, prior_lstm_size=8, target_frames=1)
+    torch.manual_seed(0)
+    eager = SimPLeWorldModel(config, 3)
+    compiled = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "compile": True}), 3)
+    compiled.load_state_dict(eager.state_dict())
+    context = torch.randint(0, 256, (4, 4, 12, 10, 3), dtype=torch.uint8)
+    action = torch.tensor([0, 1, 2, 0])
+    out = [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in (eager, compiled)]
+    assert (out[0].frame == out[1].frame).float().mean() > 0.99 and torch.equal(out[0].reward, out[1].reward)
+    batch = {"frames": torch.randint(0, 256, (2, 5, 12, 10, 3), dtype=torch.uint8),
+             "action": torch.randint(0, 3, (2, 4)), "reward": torch.zeros(2, 4)}
+    losses = [m.eval().loss(batch)["frame_loss"].item() for m in (eager, compiled)]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-4)
+
+
+def test_belu_is_elu_on_the_first_half_of_the_channels_and_mirrored_on_the_second():
+    for channels in (6, 5):  # an odd count splits as x.chunk(2, dim=1) does: 3 and 2
+        x = torch.randn(2, channels, 4, 3).to(memory_format=torch.channels_last)
+        first, second = x.chunk(2, dim=1)
+        y = layers.belu(x)
+        torch.testing.assert_close(y, torch.cat([F.elu(first), -F.elu(-second)], dim=1))
+        assert y.is_contiguous(memory_format=torch.channels_last)
+    assert layers.belu(torch.tensor([[-1.0, 1.0]])[..., None, None]).flatten().tolist() == [
+        pytest.approx(np.expm1(-1.0)), pytest.approx(-np.expm1(-1.0))]
+
+
 def test_channels_last_model_predicts_what_the_contiguous_one_does():
     config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
                                latent_bits=8, prior_lstm_size=8)

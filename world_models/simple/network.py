@@ -9,7 +9,8 @@ from torch import nn
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, standardize
-from world_models.simple.pixel_loss import pixel_chunks
+from world_models.simple.pixel_loss import (
+    head_logits, head_matrix, most_likely_values, most_likely_values_to_compile, pixel_chunks)
 
 REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
 
@@ -70,8 +71,15 @@ class SimPLeNetwork(nn.Module):
             self.prior = BitPrior(bottleneck * self._bottleneck_pixels(), c.latent_bits, c.bits_per_step,
                                   c.prior_lstm_size, c.prior_dropout)
             self.latent = Modulation(c.latent_bits, bottleneck)
+        self._most_likely_values = most_likely_values
         if c.channels_last:
             self.to(memory_format=torch.channels_last)
+
+    def compile(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (torch.compile's options)
+        """``torch.compile`` the forward pass and the frame head's chunks of :meth:`most_likely_frame`, in place
+        (the state dict keeps its keys)."""
+        super().compile(*args, **kwargs)
+        self._most_likely_values = torch.compile(most_likely_values_to_compile, *args, **kwargs)
 
     def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, step: float = float("inf")) -> NetworkOut:
@@ -103,18 +111,19 @@ class SimPLeNetwork(nn.Module):
 
     def frame_logits(self, features: torch.Tensor) -> torch.Tensor:
         """(B, H, W, hidden) features -> (B, H, W, C, 256) logits of every subpixel's value."""
-        return self.frame_head(features).unflatten(-1, (self.config.channels, 256))
+        logits = head_logits(features.reshape(-1, features.shape[-1]), head_matrix(self.frame_head), self.config.channels)
+        return logits.view(*features.shape[:-1], self.config.channels, 256)
 
     def most_likely_frame(self, features: torch.Tensor) -> torch.Tensor:
         """(B, H, W, C) uint8: each subpixel's most likely value, the head run over a chunk of pixels at a time
         (:func:`~world_models.simple.pixel_loss.pixel_chunks`), so the (B, H, W, C, 256) logits never exist at
         once (at batch 16 and 105x80 they would be 413 MB of float32, which on a CPU cost more to allocate and
         scan than the head's matmul itself)."""
-        pixels = features.reshape(-1, features.shape[-1])
-        frame = torch.empty(len(pixels), self.config.channels, dtype=torch.uint8, device=features.device)
+        pixels, channels = features.reshape(-1, features.shape[-1]), self.config.channels
+        matrix = head_matrix(self.frame_head)
+        frame = torch.empty(len(pixels), channels, dtype=torch.uint8, device=features.device)
         for part in pixel_chunks(len(pixels), features.device):
-            logits = self.frame_head(pixels[part]).unflatten(-1, (self.config.channels, 256))
-            frame[part] = logits.max(-1).indices  # max's indices: faster than argmax on CPU
+            frame[part] = self._most_likely_values(pixels[part], matrix, channels)
         return frame.view(*features.shape[:-1], self.config.channels)
 
     def _inject_latent(

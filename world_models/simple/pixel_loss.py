@@ -31,59 +31,83 @@ def clipped_pixel_loss(features: torch.Tensor, head: torch.nn.Linear, target: to
     frame). Under autocast the head's matmuls run in the autocast dtype, the softmax in float32.
     """
     channels = target.shape[-1]
-    loss, frame = _ClippedPixelLoss.apply(features.reshape(-1, features.shape[-1]), head.weight, head.bias,
+    matrix = head_matrix(head)
+    loss, frame = _ClippedPixelLoss.apply(features.reshape(-1, features.shape[-1]), matrix,
                                           target.reshape(-1, channels).long(), cutoff)
     return loss, frame.view(target.shape)
 
 
-def _matmul_dtype(device: torch.device) -> torch.dtype:
-    return torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else torch.float32
+def head_matrix(head: torch.nn.Linear) -> torch.Tensor:
+    """The head's (C * 256, D + 1) weight with its bias as the last column (see :func:`head_logits`), in the
+    autocast dtype when autocast is on for the head's device, else float32."""
+    device = head.weight.device.type
+    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else torch.float32
+    return torch.cat([head.weight, head.bias[:, None]], dim=1).to(dtype)
 
 
-def _logits(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, channels: int,
-            dtype: torch.dtype) -> torch.Tensor:
-    """(n, D) -> (n, channels, 256) float32 logits, the matmul in ``dtype``."""
-    out = torch.addmm(bias.to(dtype), x.to(dtype), weight.to(dtype).t())
-    return out.float().view(len(x), channels, 256)
+def with_ones(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(n, D) -> (n, D + 1) in ``dtype``, the last column ones: the input that :func:`head_matrix` expects."""
+    return torch.cat([x.to(dtype), x.new_ones(len(x), 1, dtype=dtype)], dim=1)
+
+
+def head_logits(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
+    """(n, D) features -> (n, channels, 256) logits, in ``matrix``'s dtype.
+
+    The bias rides in the matmul as a ones column: ``addmm`` first copies the broadcast bias into the output, a
+    pass over the logits that costs about as much as the matmul itself when D is small (32 at the quick size).
+    """
+    return (with_ones(x, matrix.dtype) @ matrix.t()).view(len(x), channels, 256)
+
+
+def most_likely_values(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
+    """(n, D) features -> (n, channels): each subpixel's most likely value (the first one, on ties)."""
+    return head_logits(x, matrix, channels).max(-1).indices  # max's indices: faster than argmax on CPU
+
+
+def most_likely_values_to_compile(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
+    """:func:`most_likely_values` as two reductions that ``torch.compile`` vectorises and fuses (the max, then
+    the first index that reaches it); its argmax kernel is scalar, as is eager's. Eager, this is slower."""
+    logits = head_logits(x, matrix, channels)
+    top = logits.amax(-1, keepdim=True)
+    index = torch.arange(256, dtype=torch.float32, device=x.device)
+    return torch.where(logits >= top, index, 256.0).amin(-1).to(torch.uint8)
 
 
 class _ClippedPixelLoss(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, target, cutoff):  # noqa: ANN001, ANN205 (autograd's signature)
-        dtype, channels = _matmul_dtype(x.device), target.shape[1]
+    def forward(ctx, x, matrix, target, cutoff):  # noqa: ANN001, ANN205 (autograd's signature)
+        channels = target.shape[1]
         total = x.new_zeros((), dtype=torch.float32)
         lse = torch.empty(target.shape, device=x.device)
         frame = torch.empty(target.shape, dtype=torch.uint8, device=x.device)
         with torch.autocast(x.device.type, enabled=False):
             for part in pixel_chunks(len(x), x.device):
-                logits = _logits(x[part], weight, bias, channels, dtype)
+                logits = head_logits(x[part], matrix, channels).float()  # the softmax in float32
                 lse[part] = logits.logsumexp(-1)
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
                 total += (xent - cutoff).clamp_min(0).sum()
                 frame[part] = logits.max(-1).indices
-        ctx.save_for_backward(x, weight, bias, target, lse)
-        ctx.dtype, ctx.cutoff = dtype, cutoff
+        ctx.save_for_backward(x, matrix, target, lse)
+        ctx.cutoff = cutoff
         ctx.mark_non_differentiable(frame)
         return total / target.numel(), frame
 
     @staticmethod
     def backward(ctx, grad_loss, _grad_frame):  # noqa: ANN001, ANN205
-        x, weight, bias, target, lse = ctx.saved_tensors
-        dtype, channels = ctx.dtype, target.shape[1]
+        x, matrix, target, lse = ctx.saved_tensors
+        channels, weight = target.shape[1], matrix[:, :-1]
         grad_x = torch.empty_like(x)
-        grad_weight = torch.zeros_like(weight, dtype=torch.float32)
-        grad_bias = torch.zeros_like(bias, dtype=torch.float32)
+        grad_matrix = torch.zeros_like(matrix, dtype=torch.float32)  # the bias's gradient is its last column
         scale = grad_loss / target.numel()
         with torch.autocast(x.device.type, enabled=False):
             for part in pixel_chunks(len(x), x.device):
-                logits = _logits(x[part], weight, bias, channels, dtype)
+                logits = head_logits(x[part], matrix, channels).float()  # the softmax in float32
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
                 # d xent / d logits = softmax - one_hot(target), only where the loss is above the cutoff
                 grad = (logits - lse[part, :, None]).exp_()
                 grad.scatter_add_(-1, target[part, :, None], grad.new_full((len(grad), channels, 1), -1.0))
                 grad.mul_(((xent > ctx.cutoff) * scale)[..., None])
-                grad = grad.view(len(grad), -1).to(dtype)
-                grad_x[part] = grad @ weight.to(dtype)
-                grad_weight += (grad.t() @ x[part].to(dtype)).float()
-                grad_bias += grad.float().sum(0)
-        return grad_x, grad_weight.to(weight.dtype), grad_bias.to(bias.dtype), None, None
+                grad = grad.view(len(grad), -1).to(matrix.dtype)
+                grad_x[part] = grad @ weight
+                grad_matrix += (grad.t() @ with_ones(x[part], matrix.dtype)).float()
+        return grad_x, grad_matrix.to(matrix.dtype), None, None
