@@ -8,7 +8,8 @@ paper schedule's wall time per game projected from the figures measured here.
 Imagination: ``model.step`` on a batch (the imagined envs); training: ``train_world_model``'s updates on batches
 of ``target_frames``-frame sequences from a random store. FLOPs are counted by ``torch.utils.flop_counter``
 (convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
-pixel loss is not counted (it is recomputation, not the model's work). "vs matmul" divides the achieved FLOP/s by
+pixel loss is not counted (it is recomputation, not the model's work), nor is the ones column that carries the
+head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by
 a large matmul's FLOP/s in the same dtype (float32 weights under bfloat16/float16 autocast run their matmuls in
 that dtype).
 
@@ -92,6 +93,12 @@ def counted_flops(fn: Callable[[], object]) -> float:
     return counter.get_total_flops()
 
 
+def bias_column_flops(c: SimPLeModelConfig) -> float:
+    """FLOPs per frame of one frame-head matmul's ones column (the bias riding in the matmul): bookkeeping, not
+    the model's work, so it is not counted."""
+    return 2 * c.frame_height * c.frame_width * c.channels * 256
+
+
 def measure_imagination(model: SimPLeWorldModel, batch: int, seconds: float) -> dict[str, float]:
     c = model.config
     context = torch.randint(0, 256, (batch, c.context_frames, *model.frame_shape), dtype=torch.uint8,
@@ -99,7 +106,7 @@ def measure_imagination(model: SimPLeWorldModel, batch: int, seconds: float) -> 
     actions = torch.randint(0, NUM_ACTIONS, (batch,), device=model.device)
     state = model.initial_state(context)
     step = lambda: model.step(state, actions)  # noqa: E731
-    flops = counted_flops(step) / batch
+    flops = counted_flops(step) / batch - bias_column_flops(c)
     return {"imagined_frames_per_s": rate(step, model.device, seconds) * batch, "imagine_flops_per_frame": flops}
 
 
@@ -122,8 +129,8 @@ def measure_training(model: SimPLeWorldModel, seconds: float) -> dict[str, float
     rng = np.random.default_rng(0)
     train = lambda steps: train_world_model(model, optimizer, store, steps, rng)  # noqa: E731
     frames = c.batch_size * c.target_frames
-    recomputed = 2 * frames * c.frame_height * c.frame_width * c.hidden * c.channels * 256  # fused loss's backward
-    flops = (counted_flops(lambda: train(1)) - recomputed) / frames
+    recomputed = 2 * c.frame_height * c.frame_width * (c.hidden + 1) * c.channels * 256  # fused loss's backward
+    flops = counted_flops(lambda: train(1)) / frames - recomputed - 2 * bias_column_flops(c)  # forward, gradient
     start = time.perf_counter()
     train(1)
     steps = max(1, int(seconds / (time.perf_counter() - start)))  # one timed call of about ``seconds``

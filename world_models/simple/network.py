@@ -8,7 +8,7 @@ from torch import nn
 
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
-from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, standardize
+from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, spatial_mean, standardize
 from world_models.simple.pixel_loss import (
     head_logits, head_matrix, most_likely_values, most_likely_values_to_compile, pixel_chunks)
 
@@ -99,14 +99,14 @@ class SimPLeNetwork(nn.Module):
             skips.append(x)
         x = self.action_bottleneck(x, a)
         x, prior_loss = self._inject_latent(x, frames, a, target, generator, step)
-        bottleneck_mean = x.mean(dim=(-2, -1))
+        bottleneck_mean = spatial_mean(x)
         for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
             y = belu(conv(dropout(x, c.residual_dropout, self.training)))
             x = y if i == 0 else norm(x + y)
         for modulate, deconv, norm, skip in zip(self.up_actions, self.up, self.up_norms, skips[-2::-1]):
             x = deconv(modulate(dropout(x, c.dropout, self.training), a))
             x = norm(belu(x)[..., : skip.shape[-2], : skip.shape[-1]] + skip)
-        reward_logits = self.reward_head(torch.cat([bottleneck_mean, x.mean(dim=(-2, -1))], dim=1))
+        reward_logits = self.reward_head(torch.cat([bottleneck_mean, spatial_mean(x)], dim=1))
         return NetworkOut(x.permute(0, 2, 3, 1), reward_logits, prior_loss)
 
     def frame_logits(self, features: torch.Tensor) -> torch.Tensor:
