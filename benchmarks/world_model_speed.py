@@ -9,9 +9,8 @@ Imagination: ``model.step`` on a batch (the imagined envs); training: ``train_wo
 of ``target_frames``-frame sequences from a random store. FLOPs are counted by ``torch.utils.flop_counter``
 (convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
 pixel loss is not counted (it is recomputation, not the model's work), nor is the ones column that carries the
-head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by
-a large matmul's FLOP/s in the same dtype (float32 weights under bfloat16/float16 autocast run their matmuls in
-that dtype).
+head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in the same
+dtype (float32 weights under bfloat16/float16 autocast run their matmuls in that dtype).
 
 Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
 quick size, imagination at batch 128 >= 0.5.
@@ -99,15 +98,14 @@ def bias_column_flops(c: SimPLeModelConfig) -> float:
     return 2 * c.frame_height * c.frame_width * c.channels * 256
 
 
-def measure_imagination(model: SimPLeWorldModel, batch: int, seconds: float) -> dict[str, float]:
+def imagination(model: SimPLeWorldModel, batch: int) -> Callable[[], object]:
+    """One imagined step of ``batch`` envs from random frames."""
     c = model.config
     context = torch.randint(0, 256, (batch, c.context_frames, *model.frame_shape), dtype=torch.uint8,
                             device=model.device)
     actions = torch.randint(0, NUM_ACTIONS, (batch,), device=model.device)
     state = model.initial_state(context)
-    step = lambda: model.step(state, actions)  # noqa: E731
-    flops = counted_flops(step) / batch - bias_column_flops(c)
-    return {"imagined_frames_per_s": rate(step, model.device, seconds) * batch, "imagine_flops_per_frame": flops}
+    return lambda: model.step(state, actions)
 
 
 def random_store(frame_shape: tuple[int, int, int], rows: int, seed: int = 0) -> ExperienceStore:
@@ -121,32 +119,45 @@ def random_store(frame_shape: tuple[int, int, int], rows: int, seed: int = 0) ->
     return store
 
 
-def measure_training(model: SimPLeWorldModel, seconds: float) -> dict[str, float]:
-    """Updates per second of ``train_world_model`` itself (batches drawn on the device, warm-up, clipping)."""
-    c, device = model.config, model.device
+def training(model: SimPLeWorldModel) -> Callable[[int], object]:
+    """``train_world_model`` itself (batches drawn on the device, warm-up, clipping) for a number of updates, on a
+    random store."""
+    c = model.config
     store = random_store(model.frame_shape, 2 * (c.context_frames + c.target_frames))
     optimizer = torch.optim.Adam(model.parameters(), lr=c.learning_rate)
     rng = np.random.default_rng(0)
-    train = lambda steps: train_world_model(model, optimizer, store, steps, rng)  # noqa: E731
-    frames = c.batch_size * c.target_frames
-    recomputed = 2 * c.frame_height * c.frame_width * (c.hidden + 1) * c.channels * 256  # fused loss's backward
-    flops = counted_flops(lambda: train(1)) / frames - recomputed - 2 * bias_column_flops(c)  # forward, gradient
+    return lambda steps: train_world_model(model, optimizer, store, steps, rng)
+
+
+def updates_per_second(train: Callable[[int], object], device: torch.device, seconds: float) -> float:
+    """``train``'s updates per second, timed as one call of about ``seconds`` after two one-update calls (the
+    first compiles, when the model is compiled; the second sizes the timed call)."""
+    train(1)
     start = time.perf_counter()
     train(1)
-    steps = max(1, int(seconds / (time.perf_counter() - start)))  # one timed call of about ``seconds``
-    updates = steps * rate(lambda: train(steps), device, 0.0)
-    return {"train_updates_per_s": updates, "trained_frames_per_s": updates * frames, "train_flops_per_frame": flops,
-            "train_batch": c.batch_size, "target_frames": c.target_frames}
+    steps = max(1, int(seconds / (time.perf_counter() - start)))
+    return steps * rate(lambda: train(steps), device, 0.0)
 
 
 def measure(size: str, precision: str, layout: str, compiled: bool, args: argparse.Namespace) -> dict:
     config = model_config(size, precision, layout, compiled, args.train_batch)
     torch.manual_seed(0)
     model = SimPLeWorldModel(config, NUM_ACTIONS, device=args.device)
-    row = {"size": size, "precision": precision, "layout": layout, "compiled": compiled,
-           "params": sum(p.numel() for p in model.parameters()), "batch": args.batch,
-           **measure_imagination(model, args.batch, args.seconds), **measure_training(model, args.seconds)}
-    return row
+    c, step, train = model.config, imagination(model, args.batch), training(model)
+    frames = c.batch_size * c.target_frames
+    imagined = rate(step, model.device, args.seconds) * args.batch
+    updates = updates_per_second(train, model.device, args.seconds)
+    # FLOPs are counted after the timing: a compiled model called under FlopCounterMode recompiles, and ran a
+    # third slower afterwards.
+    recomputed = 2 * c.frame_height * c.frame_width * (c.hidden + 1) * c.channels * 256  # fused loss's backward
+    return {"size": size, "precision": precision, "layout": layout, "compiled": compiled,
+            "params": sum(p.numel() for p in model.parameters()), "batch": args.batch,
+            "imagined_frames_per_s": imagined,
+            "imagine_flops_per_frame": counted_flops(step) / args.batch - bias_column_flops(c),
+            "train_updates_per_s": updates, "trained_frames_per_s": updates * frames,
+            "train_flops_per_frame": counted_flops(lambda: train(1)) / frames - recomputed
+            - 2 * bias_column_flops(c),  # the head's forward and weight-gradient matmuls
+            "train_batch": c.batch_size, "target_frames": c.target_frames}
 
 
 class StillFrames(gym.vector.VectorEnv):

@@ -49,7 +49,8 @@ class SimPLeModelConfig:
             softmax loss, the reward and prior losses stay float32, and float16 training scales its loss.
         channels_last: convolutions on (B, H, W, C)-ordered memory (on this CPU 1.2x faster imagination and
             1.1x faster training; what GPUs' tensor cores prefer too). The weights are the same either way.
-        compile: ``torch.compile`` the network (fuses the elementwise layers; the first steps pay the compile).
+        compile: ``torch.compile`` the network and the frame head's chunks in imagination (fuses the elementwise
+            layers; the first steps pay the compile).
     """
 
     frame_height: int = 105

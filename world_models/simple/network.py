@@ -10,7 +10,12 @@ from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, spatial_mean, standardize
 from world_models.simple.pixel_loss import (
-    head_logits, head_matrix, most_likely_values, most_likely_values_to_compile, pixel_chunks)
+    head_logits,
+    head_matrix,
+    most_likely_values,
+    most_likely_values_to_compile,
+    pixel_chunks,
+)
 
 REWARD_CLASSES = 3  # clipped rewards -1, 0, +1
 
@@ -111,8 +116,9 @@ class SimPLeNetwork(nn.Module):
 
     def frame_logits(self, features: torch.Tensor) -> torch.Tensor:
         """(B, H, W, hidden) features -> (B, H, W, C, 256) logits of every subpixel's value."""
-        logits = head_logits(features.reshape(-1, features.shape[-1]), head_matrix(self.frame_head), self.config.channels)
-        return logits.view(*features.shape[:-1], self.config.channels, 256)
+        channels = self.config.channels
+        logits = head_logits(features.reshape(-1, features.shape[-1]), head_matrix(self.frame_head), channels)
+        return logits.view(*features.shape[:-1], channels, 256)
 
     def most_likely_frame(self, features: torch.Tensor) -> torch.Tensor:
         """(B, H, W, C) uint8: each subpixel's most likely value, the head run over a chunk of pixels at a time

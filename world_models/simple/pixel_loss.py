@@ -5,6 +5,9 @@ Per subpixel (one colour channel of one pixel) the head gives 256 logits and the
 it materialises (B, H, W, C, 256) logits, their log-softmax and both gradients: at batch 16 and 105x80x3, four
 413 MB float32 tensors per predicted frame, which cost more time than the head's matmul. Here each chunk's logits
 live only while the chunk is processed, and the backward pass recomputes them (one more head matmul).
+
+The head's chunk helpers live here too (:func:`head_logits`, :func:`most_likely_values`), so that imagination's
+most likely frame and the loss compute the same logits the same way.
 """
 from __future__ import annotations
 
