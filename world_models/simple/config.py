@@ -47,8 +47,8 @@ class SimPLeModelConfig:
         batch_size, learning_rate, warmup_steps, grad_clip: Adam training of the model.
         precision: ``float32``, ``bfloat16`` or ``float16`` autocast of training and imagination; the clipped
             softmax loss, the reward and prior losses stay float32, and float16 training scales its loss.
-        channels_last: convolutions on (B, H, W, C)-ordered memory (on this CPU 1.2x faster imagination and
-            1.1x faster training; what GPUs' tensor cores prefer too). The weights are the same either way.
+        channels_last: convolutions on (B, H, W, C)-ordered memory (on this CPU imagination and training 4-7%
+            faster; what GPUs' tensor cores prefer too). The weights are the same either way.
         compile: ``torch.compile`` the network and the frame head's chunks in imagination (fuses the elementwise
             layers; the first steps pay the compile).
     """
