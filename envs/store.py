@@ -196,10 +196,15 @@ class ExperienceStore:
         ``action``, ``reward``, ``raw_reward``, ``terminated``, ``truncated``, ``life_lost`` (B, K+T-1).
         """
         length = k_context + t_target
+        rows = self.run_rows(rng.choice(self.run_ends(length, where), batch), length)
+        return {"frames": self.frames[rows], **self._arrivals(rows[:, 1:])}
+
+    def run_ends(self, length: int, where: np.ndarray | None = None) -> np.ndarray:
+        """Rows at which a run of ``length`` consecutive frames of one episode can end (and, with ``where``, a
+        bool mask over rows ``[:size]``, is allowed to); a ``ValueError`` when there is none."""
         candidates = self._candidates(self.step[: self.size] >= length - 1, where)
         self._require_data(len(candidates), f"episodes of {length}+ frames")
-        rows = self.run_rows(rng.choice(candidates, batch), length)
-        return {"frames": self.frames[rows], **self._arrivals(rows[:, 1:])}
+        return candidates
 
     def run_rows(self, last: np.ndarray, length: int) -> np.ndarray:
         """(B, length) rows of the runs of ``length`` consecutive frames ending at rows ``last`` (B,), found by

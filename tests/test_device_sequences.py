@@ -74,16 +74,28 @@ def test_compiled_head_reduction_gives_the_first_most_likely_value():
     assert to_compile.dtype == torch.uint8 and torch.equal(to_compile.long(), eager)
 
 
-def test_compiled_model_steps_and_scores_as_the_eager_one():
-    config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
-                               latent_bits=8, prior_lstm_size=8, target_frames=1)
+TWIN = dict(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1, latent_bits=8,
+            prior_lstm_size=8)
+
+
+def twin_models(first: dict, second: dict) -> tuple[SimPLeWorldModel, SimPLeWorldModel]:
+    """Two small models with the same weights, their configs ``TWIN`` changed by ``first`` and ``second``."""
     torch.manual_seed(0)
-    eager = SimPLeWorldModel(config, 3)
-    compiled = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "compile": True}), 3)
-    compiled.load_state_dict(eager.state_dict())
+    one, other = (SimPLeWorldModel(SimPLeModelConfig(**TWIN, **change), 3) for change in (first, second))
+    other.load_state_dict(one.state_dict())
+    return one, other
+
+
+def twin_steps(models: tuple[SimPLeWorldModel, ...]) -> list:
+    """Each model's imagined step from the same random context, actions and prior bits."""
     context = torch.randint(0, 256, (4, 4, 12, 10, 3), dtype=torch.uint8)
     action = torch.tensor([0, 1, 2, 0])
-    out = [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in (eager, compiled)]
+    return [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in models]
+
+
+def test_compiled_model_steps_and_scores_as_the_eager_one():
+    eager, compiled = models = twin_models({"target_frames": 1}, {"target_frames": 1, "compile": True})
+    out = twin_steps(models)
     assert (out[0].frame == out[1].frame).float().mean() > 0.99 and torch.equal(out[0].reward, out[1].reward)
     batch = {"frames": torch.randint(0, 256, (2, 5, 12, 10, 3), dtype=torch.uint8),
              "action": torch.randint(0, 3, (2, 4)), "reward": torch.zeros(2, 4)}
@@ -103,17 +115,10 @@ def test_belu_is_elu_on_the_first_half_of_the_channels_and_mirrored_on_the_secon
 
 
 def test_channels_last_model_predicts_what_the_contiguous_one_does():
-    config = SimPLeModelConfig(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1,
-                               latent_bits=8, prior_lstm_size=8)
-    torch.manual_seed(0)
-    plain = SimPLeWorldModel(SimPLeModelConfig(**{**vars(config), "channels_last": False}), 3)
-    last = SimPLeWorldModel(config, 3)  # channels_last, the default
-    last.load_state_dict(plain.state_dict())
+    plain, last = models = twin_models({"channels_last": False}, {})  # channels_last, the default
     assert last.network.down[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert not plain.network.down[0].weight.is_contiguous(memory_format=torch.channels_last)
-    context = torch.randint(0, 256, (4, 4, 12, 10, 3), dtype=torch.uint8)
-    action = torch.tensor([0, 1, 2, 0])
-    out = [m.step(m.initial_state(context), action, torch.Generator().manual_seed(1)) for m in (plain, last)]
+    out = twin_steps(models)
     assert (out[0].frame == out[1].frame).float().mean() > 0.99  # same maths, summed in another order
     torch.manual_seed(2)
     batch = {"frames": torch.randint(0, 256, (2, 10, 12, 10, 3), dtype=torch.uint8),

@@ -6,10 +6,11 @@ Public API::
     from world_models import CSWM, CSWMConfig
 """
 from world_models.cswm import CSWM, CSWMConfig
+from world_models.device_sequences import sequence_batch
 from world_models.protocols import StepOut, WorldModel
 from world_models.simple import SimPLeModelConfig, SimPLeWorldModel
 from world_models.simulated_env import SimulatedEnv, SimulatedVectorEnv, store_starts
-from world_models.training import sequence_batch, train_world_model
+from world_models.training import train_world_model
 
 __all__ = [
     "CSWM",

@@ -38,16 +38,10 @@ class DeviceSequences:
                  where: np.ndarray | None = None) -> None:
         self.device, self.length = torch.device(device), k_context + t_target
         size = store.size
-        ready = store.step[:size] >= self.length - 1
-        if where is not None:
-            ready &= where[:size]
-        if not ready.any():
-            raise ValueError(f"the experience store has no episodes of {self.length}+ frames to sample yet "
-                             f"({size} rows)")
+        self.last_rows = self._to_device(store.run_ends(self.length, where))
         self.frames = self._to_device(store.frames[:size])
         self.prev = self._to_device(store.prev[:size].astype(np.int64))
         self.columns = {name: self._to_device(getattr(store, name)[:size]) for name in _BATCH_COLUMNS}
-        self.last_rows = self._to_device(np.flatnonzero(ready))
 
     def sample(self, batch: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """``frames`` (B, K+T, H, W, C) and ``action``, ``reward`` (B, K+T-1), all on the device."""
@@ -69,6 +63,12 @@ class DeviceSequences:
         return tensor if self.device.type == "cpu" else tensor.to(self.device)
 
 
+def sequence_batch(store: ExperienceStore, k: int, t: int, batch: int, rng: np.random.Generator,
+                   where: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """A ``store.sequences`` batch as tensors on the host (frames stay uint8)."""
+    return {key: torch.from_numpy(value) for key, value in store.sequences(k, t, batch, rng, where).items()}
+
+
 def sequence_source(store: ExperienceStore, k_context: int, t_target: int, batch: int, device: torch.device,
                     rng: np.random.Generator, where: np.ndarray | None = None) -> Callable[[], dict[str, torch.Tensor]]:
     """A function giving one training batch on ``device`` per call: drawn on the device from a copy of the
@@ -81,7 +81,7 @@ def sequence_source(store: ExperienceStore, k_context: int, t_target: int, batch
         return lambda: sequences.sample(batch, generator)
 
     def from_host() -> dict[str, torch.Tensor]:
-        arrays = store.sequences(k_context, t_target, batch, rng, where)
-        return {key: torch.from_numpy(arrays[key]).to(device) for key in ("frames", *_BATCH_COLUMNS)}
+        batch_on_host = sequence_batch(store, k_context, t_target, batch, rng, where)
+        return {key: batch_on_host[key].to(device) for key in ("frames", *_BATCH_COLUMNS)}
 
     return from_host

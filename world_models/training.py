@@ -12,12 +12,6 @@ from world_models.device_sequences import sequence_source
 from world_models.protocols import WorldModel
 
 
-def sequence_batch(store: ExperienceStore, k: int, t: int, batch: int, rng: np.random.Generator,
-                   where: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-    """A ``store.sequences`` batch as tensors (frames stay uint8)."""
-    return {key: torch.from_numpy(value) for key, value in store.sequences(k, t, batch, rng, where).items()}
-
-
 def heldout_mask(store: ExperienceStore, every: int) -> np.ndarray:
     """(size,) bool: rows of the episodes kept out of training, those whose id is 1 modulo ``every`` (>= 2).
 

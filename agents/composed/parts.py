@@ -20,9 +20,10 @@ import torch
 from envs import AtariConfig, ExperienceStore, is_atari, make_vector_env
 from intrinsic.registry import IntrinsicEntry
 from world_models import store_starts
+from world_models.device_sequences import sequence_batch
 from world_models.evaluation import comparison_frames, prediction_metrics
 from world_models.registry import WorldModelEntry
-from world_models.training import heldout_mask, sequence_batch, train_world_model
+from world_models.training import heldout_mask, train_world_model
 
 
 @dataclass

@@ -130,7 +130,7 @@ class SimPLeNetwork(nn.Module):
         frame = torch.empty(len(pixels), channels, dtype=torch.uint8, device=features.device)
         for part in pixel_chunks(len(pixels), features.device):
             frame[part] = self._most_likely_values(pixels[part], matrix, channels)
-        return frame.view(*features.shape[:-1], self.config.channels)
+        return frame.view(*features.shape[:-1], channels)
 
     def _inject_latent(
         self, x: torch.Tensor, frames: torch.Tensor, a: torch.Tensor, target: torch.Tensor | None,
