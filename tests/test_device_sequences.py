@@ -70,7 +70,7 @@ def test_compiled_head_reduction_gives_the_first_most_likely_value():
     matrix = pixel_loss.head_matrix(head)
     eager = pixel_loss.most_likely_values(features, matrix, 3)
     assert (eager[:, 1] == 9).all() and torch.equal(eager, head(features).unflatten(-1, (3, 256)).argmax(-1))
-    to_compile = pixel_loss.most_likely_values_to_compile(features, matrix, 3)
+    to_compile = pixel_loss.most_likely_values_to_compile(features, matrix, 3, torch.arange(256.0))
     assert to_compile.dtype == torch.uint8 and torch.equal(to_compile.long(), eager)
 
 
@@ -187,3 +187,24 @@ def test_dropout_zeroes_the_stated_share_and_keeps_the_mean():
     dropped = layers.dropout(x, 0.15, True)
     assert (dropped == 0).float().mean().item() == pytest.approx(0.15, abs=0.005)
     assert dropped.mean().item() == pytest.approx(1.0, abs=0.01) and torch.equal(layers.dropout(x, 0.15, False), x)
+
+
+@pytest.mark.parametrize("changed_pixels", [1, 10, 1000])
+def test_standardize_is_exact_on_near_constant_frames(changed_pixels):
+    frames = torch.full((2, 12, 64, 64), 200, dtype=torch.uint8)
+    frames.view(2, 12, -1)[:, :, :changed_pixels] = 199  # a flat background: E[x^2] - E[x]^2 cancels here
+    exact = frames.double()
+    std, mean = torch.std_mean(exact, dim=(-2, -1), keepdim=True, correction=0)
+    exact = (exact - mean) / std.clamp_min(1 / 64)
+    for layout in [torch.contiguous_format, torch.channels_last]:
+        got = layers.standardize(frames.contiguous(memory_format=layout))
+        torch.testing.assert_close(got.double(), exact, rtol=1e-5, atol=1e-5)
+        assert got.is_contiguous(memory_format=layout)
+
+
+def test_pad_even_pads_odd_sides_with_zeros_and_keeps_even_maps():
+    odd = torch.ones(1, 2, 5, 4)
+    padded = layers.pad_even(odd)
+    assert padded.shape == (1, 2, 6, 4) and padded[:, :, 5].abs().sum() == 0
+    even = torch.ones(1, 2, 6, 4)
+    assert layers.pad_even(even) is even

@@ -51,13 +51,26 @@ def spatial_mean(x: torch.Tensor) -> torch.Tensor:
 
 
 def pad_even(x: torch.Tensor) -> torch.Tensor:
-    """Zero-pad height and width to even sizes, so a stride-2 step halves them exactly."""
-    return F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))
+    """Zero-pad height and width to even sizes, so a stride-2 step halves them exactly (``F.pad`` copies the
+    map even when it adds nothing, so an even map is returned as it is)."""
+    pad_width, pad_height = x.shape[-1] % 2, x.shape[-2] % 2
+    return F.pad(x, (0, pad_width, 0, pad_height)) if pad_width or pad_height else x
 
 
 def standardize(frames: torch.Tensor) -> torch.Tensor:
-    """Per image and channel: zero mean, unit variance (std floored at 1/sqrt(pixels)). frames: (B, C, H, W)."""
+    """Per image and channel: zero mean, unit variance (std floored at 1/sqrt(pixels)). frames: (B, C, H, W).
+
+    Mean, then the mean square of the centred frames, each reduced over a (B, H * W, C) view of the pixels:
+    4x faster than ``std_mean`` over (H, W) on a channels-last map (26 ms -> 7 ms at the quick size, batch 128,
+    2 CPU cores) and as exact. ``E[x^2] - E[x]^2`` would be faster still, but it cancels on the near-constant
+    frames Atari is full of (errors of 40 on outputs of 20 in a test).
+    """
     frames = frames.float()
-    std, mean = torch.std_mean(frames, dim=(-2, -1), keepdim=True, correction=0)
-    floor = (frames.shape[-1] * frames.shape[-2]) ** -0.5
-    return (frames - mean) / std.clamp_min(floor)
+    centred = frames - _pixels_view(frames).mean(1)[:, :, None, None]
+    std = _pixels_view(centred).square().mean(1).sqrt().clamp_min((frames.shape[-1] * frames.shape[-2]) ** -0.5)
+    return centred.div_(std[:, :, None, None])
+
+
+def _pixels_view(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H * W, C), a view when ``x`` is channels-last (else a copy)."""
+    return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])

@@ -10,10 +10,10 @@ from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, spatial_mean, standardize
 from world_models.simple.pixel_loss import (
+    compiled_most_likely_values,
     head_logits,
     head_matrix,
     most_likely_values,
-    most_likely_values_to_compile,
     pixel_chunks,
 )
 
@@ -84,7 +84,7 @@ class SimPLeNetwork(nn.Module):
         """``torch.compile`` the forward pass and the frame head's chunks of :meth:`most_likely_frame`, in place
         (the state dict keeps its keys)."""
         super().compile(*args, **kwargs)
-        self._most_likely_values = torch.compile(most_likely_values_to_compile, *args, **kwargs)
+        self._most_likely_values = compiled_most_likely_values(*args, **kwargs)
 
     def forward(self, context: torch.Tensor, action: torch.Tensor, target: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, step: float = float("inf")) -> NetworkOut:
