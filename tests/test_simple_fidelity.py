@@ -9,7 +9,7 @@ import yaml
 
 from envs import ExperienceStore
 from world_models import SimPLeModelConfig, SimPLeWorldModel, store_starts
-from world_models.simple.latent import BitPosterior, discretize
+from world_models.simple.latent import BitPosterior, discretize, truncated_normal_like
 from world_models.training import heldout_mask
 
 PRESETS = Path(__file__).parent.parent / "runs" / "presets"
@@ -58,6 +58,17 @@ def test_discretize_mixes_tanh_values_in_while_warming_up():
     assert 0.22 < discrete < 0.28 and (clean == 1).all()
     assert (bits.abs() < 1).float().mean().item() == pytest.approx(1 - discrete)  # the others are tanh values
     assert (discretize(z, 0.0, True, 1.0)[0].abs() == 1).all()  # after the warm-up: discrete only
+
+
+def test_bit_noise_is_a_gaussian_truncated_at_two_std_that_compiles_into_the_graph():
+    torch.manual_seed(0)
+    noise = truncated_normal_like(torch.empty(1_000_000), std=0.2)
+    assert noise.abs().max().item() <= 0.4 and noise.mean().item() == pytest.approx(0.0, abs=1e-3)
+    assert noise.std().item() == pytest.approx(0.2 * 0.8796, rel=0.01)  # a N(0, 1) cut at +-2 has std 0.8796
+    assert (noise.abs() > 0.38).float().mean().item() == pytest.approx(0.0125, rel=0.05)  # mass near the cuts
+    compiled = torch.compile(discretize, fullgraph=True)  # fullgraph: a graph break is an error
+    bits, _ = compiled(torch.randn(4, 16), 0.1, True)
+    assert bits.abs().eq(1).all()
 
 
 def clipped_loss_model(stochastic: bool) -> SimPLeWorldModel:

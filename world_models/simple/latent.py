@@ -1,6 +1,8 @@
 """SimPLe's discrete latent: posterior bits from (input, target), and an LSTM prior that predicts them."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,7 +21,7 @@ def discretize(z: torch.Tensor, flip_probability: float, training: bool,
     """
     clean = torch.where(z > 0, 1.0, -1.0).detach()
     if training:
-        z = z + nn.init.trunc_normal_(torch.empty_like(z), std=0.2, a=-0.4, b=0.4)
+        z = z + truncated_normal_like(z, std=0.2)
     soft = torch.tanh(z)
     bits = soft + (torch.where(soft > 0, 1.0, -1.0) - soft).detach()
     if training and flip_probability > 0:
@@ -27,6 +29,15 @@ def discretize(z: torch.Tensor, flip_probability: float, training: bool,
     if training and discrete_probability < 1.0:
         bits = torch.where(torch.rand_like(bits) < discrete_probability, bits, soft)
     return bits, clean
+
+
+def truncated_normal_like(x: torch.Tensor, std: float) -> torch.Tensor:
+    """Gaussian noise shaped as ``x``, truncated at 2 std as TensorFlow's ``truncated_normal``, drawn by
+    inverting the CDF: ``nn.init.trunc_normal_`` redraws out-of-range values in a loop that ``torch.compile``
+    cannot trace (a graph break inside the model's forward pass)."""
+    bound = math.erf(2 / math.sqrt(2))  # the uniform range whose inverse CDF lands in (-2 std, 2 std)
+    uniform = torch.empty_like(x).uniform_(-bound, bound)
+    return uniform.erfinv_().mul_(std * math.sqrt(2)).clamp_(-2 * std, 2 * std)
 
 
 def same_padding(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
