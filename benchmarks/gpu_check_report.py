@@ -54,11 +54,12 @@ def print_report(report: dict) -> None:
     print(f"\ngpu_check: {facts.get('name')} ({facts['device']}, torch {facts['torch']})")
     bench = report.get("benchmark")
     if bench:
-        print("\n| size | precision | layout | imagined frames/s | vs matmul | trained frames/s | vs matmul "
-              "| paper schedule (h) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| size | precision | layout | matmul TFLOP/s | imagined frames/s | vs matmul | trained frames/s "
+              "| vs matmul | paper schedule (h) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in bench["rows"]:
-            print(f"| {r['size']} | {r['precision']} | {r['layout']} | {r['imagined_frames_per_s']:,.1f} "
+            print(f"| {r['size']} | {r['precision']} | {r['layout']} | {r['matmul_flops_per_s'] / 1e12:,.1f} "
+                  f"| {r['imagined_frames_per_s']:,.1f} "
                   f"| {r['imagine_vs_matmul']:.2f} | {r['trained_frames_per_s']:,.1f} | {r['train_vs_matmul']:.2f} "
                   f"| {r['projection_hours']['total']:,.2f} |")
     run = report.get("run")

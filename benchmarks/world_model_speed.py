@@ -10,7 +10,8 @@ of ``target_frames``-frame sequences from a random store. FLOPs are counted by `
 (convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
 pixel loss is not counted (it is recomputation, not the model's work), nor is the ones column that carries the
 head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in the same
-dtype (float32 weights under bfloat16/float16 autocast run their matmuls in that dtype).
+dtype, measured just before the row (float32 weights under bfloat16/float16 autocast run their matmuls in that
+dtype).
 
 Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
 quick size, imagination at batch 128 >= 0.5.
@@ -215,8 +216,10 @@ def policy_seconds(frame_shape: tuple[int, int, int], device: str, game: str, se
 
 
 def with_ratios(row: dict, peak: float) -> dict:
-    """``row`` with its imagination and training FLOP/s as fractions of ``peak`` (the same dtype's matmul)."""
-    return {**row, "imagine_vs_matmul": row["imagined_frames_per_s"] * row["imagine_flops_per_frame"] / peak,
+    """``row`` with ``peak`` (the same dtype's matmul FLOP/s, measured just before it) and its imagination and
+    training FLOP/s as fractions of it."""
+    return {**row, "matmul_flops_per_s": peak,
+            "imagine_vs_matmul": row["imagined_frames_per_s"] * row["imagine_flops_per_frame"] / peak,
             "train_vs_matmul": row["trained_frames_per_s"] * row["train_flops_per_frame"] / peak}
 
 
@@ -235,15 +238,16 @@ def projection(row: dict, policy: dict[str, float], schedule: dict[str, int]) ->
     return {**hours, "total": sum(hours.values())}
 
 
-def print_tables(rows: list[dict], peaks: dict[str, float], args: argparse.Namespace) -> None:
+def print_tables(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"\nSimPLe world model on {args.device} ({torch.get_num_threads()} threads), imagination batch "
           f"{args.batch}, training batch {args.train_batch}")
-    print("matmul (2048^2): " + ", ".join(f"{p} {v / 1e9:,.0f} GFLOP/s" for p, v in peaks.items()))
-    print("\n| size | precision | layout | params | imagined frames/s | GFLOP/frame | vs matmul "
+    print("matmul: 2048^2, measured before each row")
+    print("\n| size | precision | layout | params | matmul GFLOP/s | imagined frames/s | GFLOP/frame | vs matmul "
           "| updates/s | trained frames/s | GFLOP/frame | vs matmul |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['size']} | {r['precision']} | {label(r)} | {r['params'] / 1e6:.1f}M "
+              f"| {r['matmul_flops_per_s'] / 1e9:,.0f} "
               f"| {r['imagined_frames_per_s']:,.1f} | {r['imagine_flops_per_frame'] / 1e9:.3f} "
               f"| {r['imagine_vs_matmul']:.2f} | {r['train_updates_per_s']:,.3f} | {r['trained_frames_per_s']:,.1f} "
               f"| {r['train_flops_per_frame'] / 1e9:.3f} | {r['train_vs_matmul']:.2f} |")
@@ -283,11 +287,13 @@ def main() -> None:
     device = torch.device(args.device)
     if device.type == "cpu" and not args.glibc_malloc:
         keep_freed_memory()
-    peaks = {p: matmul_flops_per_second(device, p, args.seconds) for p in args.precisions}
     schedule, rows = paper_schedule(), []
     for size, precision, layout, compiled in itertools.product(args.sizes, args.precisions, args.layouts,
                                                                [False, True] if args.compile else [False]):
-        rows.append(with_ratios(measure(size, precision, layout, compiled, args), peaks[precision]))
+        # the matmul again before every row: on a CPU its rate moves by 15% within a minute (363-420 GFLOP/s in
+        # six 3 s runs here), and a ratio should divide by the rate of the moment it was measured in
+        peak = matmul_flops_per_second(device, precision, args.seconds)
+        rows.append(with_ratios(measure(size, precision, layout, compiled, args), peak))
         print(f"  measured {size} {precision} {label(rows[-1])}", flush=True)
 
     @functools.cache  # by frame shape: the policy reads the model's frames
@@ -298,12 +304,12 @@ def main() -> None:
         c = model_config(r["size"], "float32", "contiguous", False, 1)
         r["policy"] = policy((c.frame_height, c.frame_width, c.channels))
         r["projection_hours"] = projection(r, r["policy"], schedule)
-    print_tables(rows, peaks, args)
+    print_tables(rows, args)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "kept_freed_memory": device.type == "cpu" and not args.glibc_malloc, "matmul_flops_per_s": peaks,
+            "kept_freed_memory": device.type == "cpu" and not args.glibc_malloc,
             "schedule": schedule, "rows": rows}, indent=1))
 
 
