@@ -54,7 +54,7 @@ def test_chunked_frame_head_gives_the_argmax_of_the_full_logits(monkeypatch):
     model = SimPLeWorldModel(SimPLeModelConfig(frame_height=9, frame_width=7, hidden=8, compress_steps=2,
                                                filter_double_steps=1, latent_bits=8, prior_lstm_size=8), 3)
     features = torch.randn(5, 9, 7, 8)
-    monkeypatch.setattr(pixel_loss, "CPU_CHUNK", 16)  # 315 pixels: 20 chunks, the last one short
+    monkeypatch.setattr(pixel_loss, "FRAME_CPU_CHUNK", 16)  # 315 pixels: 20 chunks, the last one short
     frame = model.network.most_likely_frame(features)
     assert frame.shape == (5, 9, 7, 3) and frame.dtype == torch.uint8
     assert torch.equal(frame.long(), model.network.frame_logits(features).argmax(-1))
@@ -63,15 +63,19 @@ def test_chunked_frame_head_gives_the_argmax_of_the_full_logits(monkeypatch):
 def test_compiled_head_reduction_gives_the_first_most_likely_value():
     torch.manual_seed(0)
     head = torch.nn.Linear(8, 3 * 256)
-    with torch.no_grad():  # channel 1: values 9 and 200 tie for the top; the first one wins
-        head.weight.view(3, 256, 8)[1, [9, 200]] = 0.0
-        head.bias.view(3, 256)[1, [9, 200]] = 1e4
+    with torch.no_grad():  # ties for the top, where the first value wins: 9 and 200 (channel 1), 35 and 37 (2)
+        for channel, tied in ((1, [9, 200]), (2, [35, 37])):
+            head.weight.view(3, 256, 8)[channel, tied] = 0.0
+            head.bias.view(3, 256)[channel, tied] = 1e4
     features = torch.randn(50, 8)
     matrix = pixel_loss.head_matrix(head)
     eager = pixel_loss.most_likely_values(features, matrix, 3)
-    assert (eager[:, 1] == 9).all() and torch.equal(eager, head(features).unflatten(-1, (3, 256)).argmax(-1))
-    to_compile = pixel_loss.most_likely_values_to_compile(features, matrix, 3, torch.arange(256.0))
+    assert (eager[:, 1] == 9).all() and (eager[:, 2] == 35).all()
+    assert torch.equal(eager, head(features).unflatten(-1, (3, 256)).argmax(-1))
+    to_compile = pixel_loss.most_likely_values_to_compile(features, matrix, 3, torch.arange(0.0, 256, 16)[:, None])
     assert to_compile.dtype == torch.uint8 and torch.equal(to_compile.long(), eager)
+    compiled = pixel_loss.compiled_most_likely_values()(features, matrix, 3)  # with its inductor options
+    assert compiled.dtype == torch.uint8 and torch.equal(compiled.long(), eager)
 
 
 TWIN = dict(frame_height=12, frame_width=10, hidden=8, compress_steps=2, filter_double_steps=1, latent_bits=8,

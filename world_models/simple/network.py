@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from world_models.simple import pixel_loss
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
 from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, spatial_mean, standardize
@@ -128,7 +129,7 @@ class SimPLeNetwork(nn.Module):
         pixels, channels = features.reshape(-1, features.shape[-1]), self.config.channels
         matrix = head_matrix(self.frame_head)
         frame = torch.empty(len(pixels), channels, dtype=torch.uint8, device=features.device)
-        for part in pixel_chunks(len(pixels), features.device):
+        for part in pixel_chunks(len(pixels), features.device, pixel_loss.FRAME_CPU_CHUNK):
             frame[part] = self._most_likely_values(pixels[part], matrix, channels)
         return frame.view(*features.shape[:-1], channels)
 

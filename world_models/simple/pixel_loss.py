@@ -16,12 +16,22 @@ from collections.abc import Callable, Iterator
 import torch
 
 CPU_CHUNK = 2048  # pixels per chunk on a CPU: 2048 x 768 float32 logits are 6 MB, about what its caches hold
+# Imagination's most likely frame on a CPU: with twice as many pixels the compiled frame was 2-12% faster over two
+# runs of each size (fewer calls pay the compiled chunk's fixed cost, about 40 us each; 8192 was no better), the eager
+# one no different beyond run-to-run noise (benchmarks/frame_head_speed.py).
+FRAME_CPU_CHUNK = 4096
 GPU_CHUNK = 65536  # on an accelerator: few enough kernel launches, 200 MB of float32 logits at most
+# Inductor options for the compiled most likely frame: without them inductor cuts the value-by-value scan of
+# most_likely_values_to_compile into several loops that store and reload their partial results (5-8% slower
+# at the quick size and batch 128, 2% at the paper size).
+FRAME_INDUCTOR_OPTIONS = {"realize_opcount_threshold": 10_000, "realize_reads_threshold": 10_000,
+                          "max_fusion_size": 10_000}
 
 
-def pixel_chunks(pixels: int, device: torch.device) -> Iterator[slice]:
-    """Consecutive slices covering ``pixels`` rows, each at most one chunk of the frame head on ``device``."""
-    chunk = CPU_CHUNK if device.type == "cpu" else GPU_CHUNK
+def pixel_chunks(pixels: int, device: torch.device, cpu_chunk: int | None = None) -> Iterator[slice]:
+    """Consecutive slices covering ``pixels`` rows, each at most one chunk of the frame head on ``device``:
+    ``cpu_chunk`` pixels (default :data:`CPU_CHUNK`) on a CPU, :data:`GPU_CHUNK` on an accelerator."""
+    chunk = (cpu_chunk or CPU_CHUNK) if device.type == "cpu" else GPU_CHUNK
     return (slice(start, start + chunk) for start in range(0, pixels, chunk))
 
 
@@ -68,24 +78,47 @@ def most_likely_values(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> 
 
 
 def most_likely_values_to_compile(x: torch.Tensor, matrix: torch.Tensor, channels: int,
-                                  classes: torch.Tensor) -> torch.Tensor:
-    """:func:`most_likely_values` as two reductions that ``torch.compile`` vectorises and fuses (the max, then
-    the first index that reaches it); its argmax kernel is scalar, as is eager's. Eager, this is slower.
+                                  block_starts: torch.Tensor) -> torch.Tensor:
+    """:func:`most_likely_values` written for ``torch.compile``, which fuses it into one vectorised pass over the
+    logits (eager, it is much slower).
 
-    classes: (256,) float32, 0 to 255. An input rather than an ``arange`` made inside: inductor would rebuild
-    the arange in every vector iteration, which made the compiled chunk 1.5x slower on a CPU.
+    The logits are laid out (channels, 256, n), pixels last (the head's matmul is faster that way too), and
+    scanned value by value with elementwise max / compare / select, vectorised across pixels: first within
+    blocks of 16 values, then across the 16 blocks. The max and then the first value to reach it, two reductions
+    along each pixel's logits, made the quick-size frame at batch 128 1.4x slower (1.14x at the paper size);
+    inductor's own argmax is slower still (``benchmarks/frame_head_speed.py``).
+
+    block_starts: (16, 1) float32, 0, 16, ..., 240. An input rather than an ``arange`` made inside: inductor
+    would rebuild the arange in every vector iteration.
     """
-    logits = head_logits(x, matrix, channels)
-    top = logits.amax(-1, keepdim=True)
-    return torch.where(logits >= top, classes, 256.0).amin(-1).to(torch.uint8)
+    logits = (matrix @ with_ones(x, matrix.dtype).t()).view(channels, 16, 16, len(x))  # (C, block, value, n)
+    best, index = _first_max_over_dim1(logits.transpose(1, 2), None)  # within each block: (C, block, n)
+    _, index = _first_max_over_dim1(best, index + block_starts)
+    return index.t().to(torch.uint8)
+
+
+def _first_max_over_dim1(values: torch.Tensor, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(C, R, n) values -> their max over R (C, n) and where it is (float32): ``index[:, r]`` of the first r to
+    reach it, or r itself when ``index`` is None."""
+    best = values[:, 0]
+    where = index[:, 0] if index is not None else torch.zeros_like(best, dtype=torch.float32)
+    for r in range(1, values.shape[1]):
+        wins = values[:, r] > best  # strictly: a tie keeps the earlier value
+        where = torch.where(wins, index[:, r] if index is not None else float(r), where)
+        best = torch.maximum(best, values[:, r])
+    return best, where
 
 
 def compiled_most_likely_values(*args, **kwargs) -> Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]:  # noqa: ANN002, ANN003 (torch.compile's options)
-    """:func:`most_likely_values`, computed by the compiled :func:`most_likely_values_to_compile`."""
+    """:func:`most_likely_values`, computed by the compiled :func:`most_likely_values_to_compile` (with
+    :data:`FRAME_INDUCTOR_OPTIONS` under inductor, unless ``options`` sets them)."""
+    if kwargs.get("backend", "inductor") == "inductor":
+        kwargs["options"] = {**FRAME_INDUCTOR_OPTIONS, **kwargs.get("options", {})}
     compiled = torch.compile(most_likely_values_to_compile, *args, **kwargs)
 
     def values(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
-        return compiled(x, matrix, channels, torch.arange(256, dtype=torch.float32, device=x.device))
+        block_starts = torch.arange(0, 256, 16, dtype=torch.float32, device=x.device)[:, None]
+        return compiled(x, matrix, channels, block_starts)
     return values
 
 
