@@ -9,7 +9,16 @@ from torch import nn
 from world_models.simple import pixel_loss
 from world_models.simple.config import SimPLeModelConfig
 from world_models.simple.latent import BitPosterior, BitPrior, discretize
-from world_models.simple.layers import ChannelNorm, Modulation, belu, dropout, pad_even, spatial_mean, standardize
+from world_models.simple.layers import (
+    ChannelNorm,
+    Modulation,
+    conv_belu,
+    crop,
+    dropout,
+    pad_even,
+    spatial_mean,
+    standardize,
+)
 from world_models.simple.pixel_loss import (
     compiled_most_likely_values,
     head_logits,
@@ -101,17 +110,17 @@ class SimPLeNetwork(nn.Module):
         x = self.embed(frames)
         skips = [x]
         for conv, norm in zip(self.down, self.down_norms):
-            x = norm(belu(conv(pad_even(dropout(x, c.dropout, self.training)))))
+            x = norm(conv_belu(conv, pad_even(dropout(x, c.dropout, self.training))))
             skips.append(x)
         x = self.action_bottleneck(x, a)
         x, prior_loss = self._inject_latent(x, frames, a, target, generator, step)
         bottleneck_mean = spatial_mean(x)
         for i, (conv, norm) in enumerate(zip(self.middle, self.middle_norms)):
-            y = belu(conv(dropout(x, c.residual_dropout, self.training)))
+            y = conv_belu(conv, dropout(x, c.residual_dropout, self.training))
             x = y if i == 0 else norm(x + y)
         for modulate, deconv, norm, skip in zip(self.up_actions, self.up, self.up_norms, skips[-2::-1]):
-            x = deconv(modulate(dropout(x, c.dropout, self.training), a))
-            x = norm(belu(x)[..., : skip.shape[-2], : skip.shape[-1]] + skip)
+            x = conv_belu(deconv, modulate(dropout(x, c.dropout, self.training), a))
+            x = norm(crop(x, *skip.shape[-2:]) + skip)
         reward_logits = self.reward_head(torch.cat([bottleneck_mean, spatial_mean(x)], dim=1))
         return NetworkOut(x.permute(0, 2, 3, 1), reward_logits, prior_loss)
 
