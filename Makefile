@@ -39,6 +39,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/world_model_speed.py
+	$(PY) benchmarks/frame_head_speed.py
 	$(PY) benchmarks/cswm_speed.py
 	$(PY) benchmarks/ray_scaling.py
 	$(PY) benchmarks/dqn_update_speed.py
