@@ -120,16 +120,18 @@ def test_belu_is_elu_on_the_first_half_of_the_channels_and_mirrored_on_the_secon
 
 @pytest.mark.parametrize("kind", [torch.nn.Conv2d, torch.nn.ConvTranspose2d])
 @pytest.mark.parametrize("size", [2, 12])  # a 2x2 map is smaller than the weight (not folded); 12x12 is folded
-def test_conv_belu_with_the_sign_in_the_weights_is_belu_of_the_conv_exactly(kind, size):
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_belu_with_the_sign_in_the_weights_is_belu_of_the_conv_exactly(kind, size, bias):
     torch.manual_seed(0)
-    conv = kind(6, 5, 4, stride=2, padding=1).to(memory_format=torch.channels_last)
+    conv = kind(6, 5, 4, stride=2, padding=1, bias=bias).to(memory_format=torch.channels_last)
     x = torch.randn(3, 6, size, size).to(memory_format=torch.channels_last).requires_grad_()
     assert (x.numel() > conv.weight.numel()) == (size == 12)
     folded = layers.conv_belu(conv, x)
-    grads = torch.autograd.grad(folded.square().sum(), [x, conv.weight, conv.bias])
+    inputs = [x, *conv.parameters()]
+    grads = torch.autograd.grad(folded.square().sum(), inputs)
     plain = layers.belu(conv(x))
     assert torch.equal(folded, plain) and folded.is_contiguous(memory_format=torch.channels_last)
-    for got, expected in zip(grads, torch.autograd.grad(plain.square().sum(), [x, conv.weight, conv.bias])):
+    for got, expected in zip(grads, torch.autograd.grad(plain.square().sum(), inputs)):
         torch.testing.assert_close(got, expected)
 
 
@@ -141,6 +143,7 @@ def test_crop_is_a_slice_whose_gradient_stays_channels_last():
     (got,), (expected,) = torch.autograd.grad(cropped, x, grad), torch.autograd.grad(x[..., :6, :5], x, grad)
     assert torch.equal(got, expected) and got.is_contiguous(memory_format=torch.channels_last)
     assert not expected.is_contiguous(memory_format=torch.channels_last)  # why crop exists
+    assert layers.crop(x, 7, 6) is x
 
 
 def test_channels_last_model_predicts_what_the_contiguous_one_does():

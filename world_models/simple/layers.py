@@ -21,11 +21,12 @@ def conv_belu(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.Te
     if x.numel() <= conv.weight.numel():
         return belu(conv(x))
     sign = bipolar_sign(conv.out_channels, conv.weight.dtype, conv.weight.device)
+    bias = None if conv.bias is None else conv.bias * sign
     if isinstance(conv, nn.ConvTranspose2d):  # weight: (in, out, kH, kW)
-        y = F.conv_transpose2d(x, conv.weight * sign[:, None, None], conv.bias * sign, conv.stride, conv.padding,
+        y = F.conv_transpose2d(x, conv.weight * sign[:, None, None], bias, conv.stride, conv.padding,
                                conv.output_padding, conv.groups, conv.dilation)
     else:  # weight: (out, in, kH, kW)
-        y = conv._conv_forward(x, conv.weight * sign[:, None, None, None], conv.bias * sign)
+        y = conv._conv_forward(x, conv.weight * sign[:, None, None, None], bias)
     return sign.to(y.dtype)[:, None, None] * F.elu(y)
 
 
@@ -80,8 +81,8 @@ def pad_even(x: torch.Tensor) -> torch.Tensor:
 def crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``x[..., :height, :width]`` of a (B, C, H, W) map, whose gradient keeps the map's memory format: a slice's
     gradient is written into a fresh contiguous map, which on a channels-last map is a transposing copy that the
-    convolution's backward pass before it then converts back."""
-    return _Crop.apply(x, height, width)
+    convolution's backward pass before it then converts back. A map of that size already is returned as it is."""
+    return x if tuple(x.shape[-2:]) == (height, width) else _Crop.apply(x, height, width)
 
 
 class _Crop(torch.autograd.Function):
