@@ -33,7 +33,10 @@ case "$SIZE" in
 esac
 PYTHON=${PYTHON:-.venv/bin/python}; read -r -a WORKBENCH <<< "${WORKBENCH:-$PYTHON -m runs.cli}"
 OUT=${OUT:-runs-out/gpu-check}; RUN_DIR=${RUN_DIR:-$OUT/run}; GAME=${GAME:-Pong}
-if [ "$DEVICE" = cpu ]; then SECONDS_EACH=${BENCH_SECONDS:-0.05}; else SECONDS_EACH=${BENCH_SECONDS:-5}; fi
+# A CPU dry run measures small: without bfloat16 instructions (AMD Zen 3, say) one 2048^2 bfloat16 product takes
+# about a minute, and a tiny bfloat16 update at batch 16 some 13 s.
+if [ "$DEVICE" = cpu ]; then SECONDS_EACH=${BENCH_SECONDS:-0.05}; SMALL=(--matmul-size 256 --batch 2 --train-batch 2)
+else SECONDS_EACH=${BENCH_SECONDS:-5}; SMALL=(); fi
 if [ -e "$OUT/gpu_check.json" ]; then echo "gpu_check: $OUT/gpu_check.json exists; choose another OUT" >&2; exit 2; fi
 mkdir -p "$OUT"
 echo "gpu_check: $SIZE size on $DEVICE -> $OUT"
@@ -41,8 +44,9 @@ echo "gpu_check: $SIZE size on $DEVICE -> $OUT"
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm \
   --format=csv > "$OUT/nvidia-smi.csv" || true
 timeout 200 "$PYTHON" benchmarks/world_model_speed.py --device "$DEVICE" --sizes "$SIZE" \
-  --precisions float32 bfloat16 --layouts channels_last contiguous --seconds "$SECONDS_EACH" --game "$GAME" \
-  --json "$OUT/benchmark.json" | tee "$OUT/benchmark.txt" || echo "gpu_check: the benchmark failed or ran out of time"
+  --precisions float32 bfloat16 --layouts channels_last contiguous --seconds "$SECONDS_EACH" "${SMALL[@]}" \
+  --game "$GAME" --json "$OUT/benchmark.json" | tee "$OUT/benchmark.txt" \
+  || echo "gpu_check: the benchmark failed or ran out of time"
 timeout 240 "${WORKBENCH[@]}" train --agent simple --preset "$PRESET" --game "$GAME" --device "$DEVICE" --no-progress \
   --out "$RUN_DIR" loop.iterations=1 loop.model_steps_first="$UPDATES" loop.ppo_iterations="$PPO" \
   loop.ppo_last_multiplier=1 eval_episodes=1 eval_envs=1 eval_max_episode_frames=2000 "${STEPS[@]}" \

@@ -3,15 +3,15 @@ paper schedule's wall time per game projected from the figures measured here.
 
     python benchmarks/world_model_speed.py [--sizes paper quick tiny] [--precisions float32 bfloat16]
         [--layouts channels_last contiguous] [--compile] [--batch 16] [--train-batch 16] [--device cpu]
-        [--seconds 10] [--game Pong] [--glibc-malloc] [--json OUT]
+        [--seconds 10] [--matmul-size 2048] [--game Pong] [--glibc-malloc] [--json OUT]
 
 Imagination: ``model.step`` on a batch (the imagined envs); training: ``train_world_model``'s updates on batches
 of ``target_frames``-frame sequences from a random store. FLOPs are counted by ``torch.utils.flop_counter``
 (convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
 pixel loss is not counted (it is recomputation, not the model's work), nor is the ones column that carries the
 head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in the same
-dtype, measured just before the row (float32 weights under bfloat16/float16 autocast run their matmuls in that
-dtype).
+dtype (``--matmul-size`` squared, 2048 by default), measured just before the row (float32 weights under
+bfloat16/float16 autocast run their matmuls in that dtype).
 
 Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
 quick size, imagination at batch 128 >= 0.5.
@@ -241,7 +241,7 @@ def projection(row: dict, policy: dict[str, float], schedule: dict[str, int]) ->
 def print_tables(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"\nSimPLe world model on {args.device} ({torch.get_num_threads()} threads), imagination batch "
           f"{args.batch}, training batch {args.train_batch}")
-    print("matmul: 2048^2, measured before each row")
+    print(f"matmul: {args.matmul_size}^2, measured before each row")
     print("\n| size | precision | layout | params | matmul GFLOP/s | imagined frames/s | GFLOP/frame | vs matmul "
           "| updates/s | trained frames/s | GFLOP/frame | vs matmul |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -275,6 +275,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--train-batch", type=int, default=16, help="sequences per training update")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement (at least one call)")
+    parser.add_argument("--matmul-size", type=int, default=2048,
+                        help="the reference matmul's side (smaller for a quick dry run: a CPU without bfloat16 "
+                             "instructions takes about a minute per 2048^2 bfloat16 product)")
     parser.add_argument("--game", default="Pong", help="the real game the projection's real play steps")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="leave glibc's malloc as it is (by default freed memory is kept, as agents do)")
@@ -292,7 +295,7 @@ def main() -> None:
                                                                [False, True] if args.compile else [False]):
         # the matmul again before every row: on a CPU its rate moves by 15% within a minute (363-420 GFLOP/s in
         # six 3 s runs here), and a ratio should divide by the rate of the moment it was measured in
-        peak = matmul_flops_per_second(device, precision, args.seconds)
+        peak = matmul_flops_per_second(device, precision, args.seconds, args.matmul_size)
         rows.append(with_ratios(measure(size, precision, layout, compiled, args), peak))
         print(f"  measured {size} {precision} {label(rows[-1])}", flush=True)
 
@@ -309,7 +312,7 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "kept_freed_memory": device.type == "cpu" and not args.glibc_malloc,
+            "kept_freed_memory": device.type == "cpu" and not args.glibc_malloc, "matmul_size": args.matmul_size,
             "schedule": schedule, "rows": rows}, indent=1))
 
 
