@@ -69,7 +69,12 @@ def head_logits(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.T
     The bias rides in the matmul as a ones column: ``addmm`` first copies the broadcast bias into the output, a
     pass over the logits that costs about as much as the matmul itself when D is small (32 at the quick size).
     """
-    return (with_ones(x, matrix.dtype) @ matrix.t()).view(len(x), channels, 256)
+    return logits_of(with_ones(x, matrix.dtype), matrix, channels)
+
+
+def logits_of(x_ones: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
+    """:func:`head_logits` of features that already carry their ones column (:func:`with_ones`)."""
+    return (x_ones @ matrix.t()).view(len(x_ones), channels, 256)
 
 
 def most_likely_values(x: torch.Tensor, matrix: torch.Tensor, channels: int) -> torch.Tensor:
@@ -132,10 +137,10 @@ class _ClippedPixelLoss(torch.autograd.Function):
         with torch.autocast(x.device.type, enabled=False):
             for part in pixel_chunks(len(x), x.device):
                 logits = head_logits(x[part], matrix, channels).float()  # the softmax in float32
-                lse[part] = logits.logsumexp(-1)
+                best, frame[part] = logits.max(-1)  # logsumexp would find the max again
+                lse[part] = (logits - best[..., None]).exp_().sum(-1).log_().add_(best)
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
                 total += (xent - cutoff).clamp_min(0).sum()
-                frame[part] = logits.max(-1).indices
         ctx.save_for_backward(x, matrix, target, lse)
         ctx.cutoff = cutoff
         ctx.mark_non_differentiable(frame)
@@ -150,7 +155,8 @@ class _ClippedPixelLoss(torch.autograd.Function):
         scale = grad_loss / target.numel()
         with torch.autocast(x.device.type, enabled=False):
             for part in pixel_chunks(len(x), x.device):
-                logits = head_logits(x[part], matrix, channels).float()  # the softmax in float32
+                x_ones = with_ones(x[part], matrix.dtype)  # for both the logits and the weight's gradient
+                logits = logits_of(x_ones, matrix, channels).float()  # the softmax in float32
                 xent = lse[part] - logits.gather(-1, target[part, :, None]).squeeze(-1)
                 # d xent / d logits = softmax - one_hot(target), only where the loss is above the cutoff
                 grad = (logits - lse[part, :, None]).exp_()
@@ -158,5 +164,5 @@ class _ClippedPixelLoss(torch.autograd.Function):
                 grad.mul_(((xent > ctx.cutoff) * scale)[..., None])
                 grad = grad.view(len(grad), -1).to(matrix.dtype)
                 grad_x[part] = grad @ weight
-                grad_matrix += (grad.t() @ with_ones(x[part], matrix.dtype)).float()
+                grad_matrix += (grad.t() @ x_ones).float()
         return grad_x, grad_matrix.to(matrix.dtype), None, None
