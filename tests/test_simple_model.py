@@ -1,4 +1,6 @@
 """SimPLe world model: the loss and latent bits as specified, and a tiny model that really learns."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -184,3 +186,20 @@ def test_mixed_precision_loss_is_close_to_float32_and_trains(precision):
     assert np.isfinite(last["world_model/loss"]) and last["world_model/loss"] < reference["loss"].item()
     step = mixed.step(mixed.initial_state(batch["frames"][:8, :4]), batch["action"][:8, 3])
     assert step.frame.dtype == torch.uint8 and step.frame.shape == (8, 12, 12, 3)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_precision_the_cpu_would_emulate_is_named_in_a_warning(monkeypatch, native):
+    """Without bfloat16 instructions (an AVX2 CPU) bfloat16 runs, many times slower than float32: say so."""
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL), num_actions=5)
+        assert not caught  # float32 is never emulated
+        SimPLeWorldModel(SimPLeModelConfig(**SQUARE_MODEL, precision="bfloat16"), num_actions=5)
+    messages = [str(w.message) for w in caught]
+    if native:
+        assert not messages
+    else:
+        assert len(messages) == 1 and messages[0].startswith("model.precision=bfloat16 on this CPU")
+        assert "use model.precision=float32" in messages[0] and caught[0].filename == __file__

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from envs.precision import autocast
+from envs.precision import autocast, warn_if_emulated
 from world_models.checkpoints import Checkpointed
 from world_models.protocols import StepOut
 from world_models.simple.config import SimPLeModelConfig, inverse_exp_decay, inverse_lin_decay
@@ -30,6 +30,7 @@ class SimPLeWorldModel(Checkpointed, nn.Module):
             self.network.compile()  # in place: the state dict keeps its keys
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         self.device = torch.device(device)
+        warn_if_emulated(self.device, config.precision, "model.precision")
         self.to(self.device)
 
     @property

@@ -25,7 +25,7 @@ from agents.learners.dqn.config import DQNConfig
 from agents.learners.dqn.policy import CHECKPOINT_FORMAT, QPolicy, load_checkpoint, plain_config, replay_path
 from agents.learners.dqn.replay import NStepReplay
 from envs.files import save_torch
-from envs.precision import autocast
+from envs.precision import autocast, warn_if_emulated
 
 LOG_EVERY = 1000  # agent steps between metric lines (and on_rollout calls)
 
@@ -46,6 +46,7 @@ class DQNLearner:
             torch.set_num_threads(config.threads)
         torch.manual_seed(seed)
         self.config, self.env, self.device, self._log = config, env, torch.device(device), log
+        warn_if_emulated(self.device, config.precision, "dqn.precision")
         space = env.single_observation_space
         self.num_actions = int(env.single_action_space.n)
         self.policy = QPolicy(config, space, self.num_actions, seed).to(self.device)
