@@ -10,8 +10,8 @@ of ``target_frames``-frame sequences from a random store. FLOPs are counted by `
 (convolutions, transposed convolutions, matmuls); for training, the frame head's second forward pass of the fused
 pixel loss is not counted (it is recomputation, not the model's work), nor is the ones column that carries the
 head's bias through its matmuls. "vs matmul" divides the achieved FLOP/s by a large matmul's FLOP/s in the same
-dtype (``--matmul-size`` squared, 2048 by default), measured just before the row (float32 weights under
-bfloat16/float16 autocast run their matmuls in that dtype).
+dtype (``--matmul-size`` squared, 2048 by default), the mean of two measurements, just before and just after the
+row (float32 weights under bfloat16/float16 autocast run their matmuls in that dtype).
 
 Targets on CPU (float32): paper size at batch 16, imagination >= 0.6 of the matmul rate and training >= 0.5;
 quick size, imagination at batch 128 >= 0.5.
@@ -215,10 +215,11 @@ def policy_seconds(frame_shape: tuple[int, int, int], device: str, game: str, se
             "real_s_per_step": real_play_seconds(game, learner, frame_shape, seconds)}
 
 
-def with_ratios(row: dict, peak: float) -> dict:
-    """``row`` with ``peak`` (the same dtype's matmul FLOP/s, measured just before it) and its imagination and
-    training FLOP/s as fractions of it."""
-    return {**row, "matmul_flops_per_s": peak,
+def with_ratios(row: dict, before: float, after: float) -> dict:
+    """``row`` with the same dtype's matmul FLOP/s measured just ``before`` and ``after`` it, their mean as the
+    peak, and its imagination and training FLOP/s as fractions of that peak."""
+    peak = (before + after) / 2
+    return {**row, "matmul_flops_per_s": peak, "matmul_flops_per_s_before_after": [before, after],
             "imagine_vs_matmul": row["imagined_frames_per_s"] * row["imagine_flops_per_frame"] / peak,
             "train_vs_matmul": row["trained_frames_per_s"] * row["train_flops_per_frame"] / peak}
 
@@ -241,7 +242,7 @@ def projection(row: dict, policy: dict[str, float], schedule: dict[str, int]) ->
 def print_tables(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"\nSimPLe world model on {args.device} ({torch.get_num_threads()} threads), imagination batch "
           f"{args.batch}, training batch {args.train_batch}")
-    print(f"matmul: {args.matmul_size}^2, measured before each row")
+    print(f"matmul: {args.matmul_size}^2, the mean of its rates just before and just after each row")
     print("\n| size | precision | layout | params | matmul GFLOP/s | imagined frames/s | GFLOP/frame | vs matmul "
           "| updates/s | trained frames/s | GFLOP/frame | vs matmul |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -293,10 +294,12 @@ def main() -> None:
     schedule, rows = paper_schedule(), []
     for size, precision, layout, compiled in itertools.product(args.sizes, args.precisions, args.layouts,
                                                                [False, True] if args.compile else [False]):
-        # the matmul again before every row: on a CPU its rate moves by 15% within a minute (363-420 GFLOP/s in
-        # six 3 s runs here), and a ratio should divide by the rate of the moment it was measured in
-        peak = matmul_flops_per_second(device, precision, args.seconds, args.matmul_size)
-        rows.append(with_ratios(measure(size, precision, layout, compiled, args), peak))
+        # the matmul just before and after every row: on a CPU its rate moves by 15% within a minute (363-420
+        # GFLOP/s in six 3 s runs on one machine, 119-150 between rows on another), a paper-size row takes minutes,
+        # and a ratio should divide by the rate of the moments it was measured in
+        peak = functools.partial(matmul_flops_per_second, device, precision, args.seconds, args.matmul_size)
+        before, row = peak(), measure(size, precision, layout, compiled, args)
+        rows.append(with_ratios(row, before, peak()))
         print(f"  measured {size} {precision} {label(rows[-1])}", flush=True)
 
     @functools.cache  # by frame shape: the policy reads the model's frames

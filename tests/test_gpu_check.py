@@ -24,6 +24,7 @@ def test_gpu_check_dry_run_writes_one_report_with_benchmark_projection_and_phase
         (p, layout) for p in ("float32", "bfloat16") for layout in ("channels_last", "contiguous")}
     for r in rows:
         assert r["imagined_frames_per_s"] > 0 and r["trained_frames_per_s"] > 0
+        assert r["matmul_flops_per_s"] == pytest.approx(sum(r["matmul_flops_per_s_before_after"]) / 2)
         assert 0.05e9 < r["imagine_flops_per_frame"] < 0.08e9  # tiny size: 0.065 GFLOP per imagined frame
         hours = r["projection_hours"]
         assert hours["total"] == pytest.approx(sum(v for k, v in hours.items() if k != "total"))
