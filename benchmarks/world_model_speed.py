@@ -298,7 +298,8 @@ def main() -> None:
         # GFLOP/s in six 3 s runs on one machine, 119-150 between rows on another), a paper-size row takes minutes,
         # and a ratio should divide by the rate of the moments it was measured in
         peak = functools.partial(matmul_flops_per_second, device, precision, args.seconds, args.matmul_size)
-        before, row = peak(), measure(size, precision, layout, compiled, args)
+        before = peak()
+        row = measure(size, precision, layout, compiled, args)
         rows.append(with_ratios(row, before, peak()))
         print(f"  measured {size} {precision} {label(rows[-1])}", flush=True)
 
