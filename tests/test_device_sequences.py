@@ -123,7 +123,7 @@ def test_belu_is_elu_on_the_first_half_of_the_channels_and_mirrored_on_the_secon
 @pytest.mark.parametrize("bias", [True, False])
 def test_conv_belu_with_the_sign_in_the_weights_is_belu_of_the_conv_exactly(kind, size, bias):
     torch.manual_seed(0)
-    conv = kind(6, 5, 4, stride=2, padding=1, bias=bias).to(memory_format=torch.channels_last)
+    conv = layers.with_bipolar_sign(kind(6, 5, 4, stride=2, padding=1, bias=bias)).to(memory_format=torch.channels_last)
     x = torch.randn(3, 6, size, size).to(memory_format=torch.channels_last).requires_grad_()
     assert (x.numel() > conv.weight.numel()) == (size == 12)
     folded = layers.conv_belu(conv, x)
@@ -133,6 +133,25 @@ def test_conv_belu_with_the_sign_in_the_weights_is_belu_of_the_conv_exactly(kind
     assert torch.equal(folded, plain) and folded.is_contiguous(memory_format=torch.channels_last)
     for got, expected in zip(grads, torch.autograd.grad(plain.square().sum(), inputs)):
         torch.testing.assert_close(got, expected)
+
+
+def test_compiled_channel_norm_takes_one_pass_moments_close_to_layer_norm():
+    torch.manual_seed(0)
+    norm = layers.ChannelNorm(64)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5), norm.bias.uniform_(-0.5, 0.5)
+    compiled = torch.compile(norm)
+    near_zero = torch.randn(3, 64, 5, 4).add_(0.5).to(memory_format=torch.channels_last).requires_grad_()
+    far = torch.randn(3, 64, 5, 4).add_(30.0).to(memory_format=torch.channels_last)  # mean 30 std: 1e-4 lost
+    flat = torch.full((1, 64, 2, 2), 7.0)  # all channels equal: cancellation must not make the variance negative
+    for x, tolerance in ((near_zero, 1e-5), (far, 1e-3), (flat, 1e-6)):
+        torch.testing.assert_close(compiled(x), norm(x), atol=tolerance, rtol=0)
+    grads = [torch.autograd.grad(f(near_zero).square().sum(), [near_zero, norm.weight]) for f in (compiled, norm)]
+    for got, expected in zip(*grads):
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        assert (layers.one_pass_layer_norm(far.permute(0, 2, 3, 1), norm.weight, norm.bias, norm.eps)
+                - norm(far).permute(0, 2, 3, 1)).abs().max() > 1e-6  # the lost precision is real, and bounded
 
 
 def test_crop_is_a_slice_whose_gradient_stays_channels_last():

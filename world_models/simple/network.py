@@ -18,6 +18,7 @@ from world_models.simple.layers import (
     pad_even,
     spatial_mean,
     standardize,
+    with_bipolar_sign,
 )
 from world_models.simple.pixel_loss import (
     compiled_most_likely_values,
@@ -67,14 +68,16 @@ class SimPLeNetwork(nn.Module):
         bottleneck = down[-1]
         self.action_embedding = nn.Embedding(num_actions, c.hidden)
         self.embed = nn.Conv2d(in_channels, c.hidden, 1)
-        self.down = nn.ModuleList(nn.Conv2d(i, o, 4, stride=2, padding=1) for i, o in zip([c.hidden, *down], down))
+        self.down = nn.ModuleList(with_bipolar_sign(nn.Conv2d(i, o, 4, stride=2, padding=1))
+                                  for i, o in zip([c.hidden, *down], down))
         self.down_norms = nn.ModuleList(ChannelNorm(o) for o in down)
         self.action_bottleneck = Modulation(c.hidden, bottleneck)
-        self.middle = nn.ModuleList(nn.Conv2d(bottleneck, bottleneck, 3, padding=1) for _ in range(c.middle_layers))
+        self.middle = nn.ModuleList(with_bipolar_sign(nn.Conv2d(bottleneck, bottleneck, 3, padding=1))
+                                    for _ in range(c.middle_layers))
         self.middle_norms = nn.ModuleList(ChannelNorm(bottleneck) for _ in range(c.middle_layers))
         skips = [*down[-2::-1], c.hidden]  # U-Net: each up step lands on the matching down step's size
         self.up_actions = nn.ModuleList(Modulation(c.hidden, i) for i in [bottleneck, *skips[:-1]])
-        self.up = nn.ModuleList(nn.ConvTranspose2d(i, o, 4, stride=2, padding=1)
+        self.up = nn.ModuleList(with_bipolar_sign(nn.ConvTranspose2d(i, o, 4, stride=2, padding=1))
                                 for i, o in zip([bottleneck, *skips[:-1]], skips))
         self.up_norms = nn.ModuleList(ChannelNorm(o) for o in skips)
         self.frame_head = nn.Linear(c.hidden, c.channels * 256)  # per pixel, classes last for a fast softmax
