@@ -12,3 +12,5 @@ $PY benchmarks/world_model_speed.py --sizes paper --precisions float32 --layouts
 $PY benchmarks/world_model_speed.py --sizes quick --precisions float32 --layouts channels_last --compile \
   --batch 128 --train-batch 128 --json $R/quick-b128-again.json 2>&1 | tee $R/quick-b128-again.txt
 $PY benchmarks/channel_norm_speed.py 2>&1 | tee $R/channel-norm.txt
+$PY benchmarks/world_model_speed.py --sizes paper --precisions float32 --layouts channels_last --compile \
+  --json $R/paper-again.json 2>&1 | tee $R/paper-again.txt
