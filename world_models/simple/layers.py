@@ -69,8 +69,9 @@ def one_pass_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     """``F.layer_norm`` over the last dim of ``x``, its variance ``E[x^2] - E[x]^2``. In float32 that loses about
     1e-7 (mean / std)^2 of the variance to cancellation, half of that relatively in the output: float32 rounding at
     the network's maps, bipolar ELUs whose two halves pull the mean towards zero (under one std at every norm of the
-    quick and paper sizes at initialisation), 1e-4 at a mean of 30 std (a test holds both). Never negative: cancellation is clamped at zero, where ``eps`` takes over. In float32 whatever
-    ``x`` is, as autocast runs LayerNorm."""
+    quick and paper sizes at initialisation), 1e-4 at a mean of 30 std (a test holds both). Never negative:
+    cancellation is clamped at zero, where ``eps`` takes over. In float32 whatever ``x`` is, as autocast runs
+    LayerNorm."""
     x = x.float()
     mean = x.mean(-1, keepdim=True)
     variance = (x.square().mean(-1, keepdim=True) - mean.square()).clamp_min(0)
