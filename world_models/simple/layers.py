@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from world_models.simple import matmul_conv
+
 
 def belu(x: torch.Tensor, sign: torch.Tensor | None = None) -> torch.Tensor:
     """Bipolar ELU of a (B, C, H, W) map: ELU on the first half of the channels (``x.chunk(2, dim=1)``'s
@@ -31,7 +33,7 @@ def conv_belu(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.Te
     exactly), which saves a pass over the map forward and another backward; smaller maps (low resolutions, large
     weights) keep the multiply on the map."""
     if x.numel() <= conv.weight.numel():
-        return belu(conv(x), conv.belu_sign)
+        return belu(small_map_conv(conv, x), conv.belu_sign)
     sign = conv.belu_sign.to(conv.weight.dtype)
     bias = None if conv.bias is None else conv.bias * sign
     if isinstance(conv, nn.ConvTranspose2d):  # weight: (in, out, kH, kW)
@@ -40,6 +42,16 @@ def conv_belu(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.Te
     else:  # weight: (out, in, kH, kW)
         y = conv._conv_forward(x, conv.weight * sign[:, None, None, None], bias)
     return sign.to(y.dtype)[:, None, None] * F.elu(y)
+
+
+def small_map_conv(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)``, as a matmul where the weight dwarfs the map
+    (:func:`~world_models.simple.matmul_conv.weight_bound`)."""
+    if not matmul_conv.weight_bound(conv, x):
+        return conv(x)
+    if isinstance(conv, nn.ConvTranspose2d):
+        return matmul_conv.conv_transpose2d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.output_padding)
+    return matmul_conv.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding)
 
 
 def bipolar_sign(channels: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
