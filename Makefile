@@ -40,6 +40,8 @@ bench: install
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/world_model_speed.py
 	$(PY) benchmarks/frame_head_speed.py
+	$(PY) benchmarks/channel_norm_speed.py
+	$(PY) benchmarks/low_res_conv_speed.py
 	$(PY) benchmarks/cswm_speed.py
 	$(PY) benchmarks/ray_scaling.py
 	$(PY) benchmarks/dqn_update_speed.py

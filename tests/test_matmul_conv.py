@@ -77,3 +77,27 @@ def test_small_map_conv_falls_back_to_the_module_where_onednn_is_faster():
     conv = layers.with_bipolar_sign(torch.nn.Conv2d(3, 4, 3, padding=1))
     x = torch.randn(2, 3, 8, 8)
     assert torch.equal(layers.small_map_conv(conv, x), conv(x))
+
+
+def test_matmul_convs_compile_in_one_graph_to_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 4, 4).to(memory_format=torch.channels_last).requires_grad_()
+    conv, deconv = torch.nn.Conv2d(6, 8, 3, padding=1), torch.nn.ConvTranspose2d(8, 6, 4, stride=2, padding=1)
+
+    def down_up(x):
+        y = matmul_conv.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding)
+        return matmul_conv.conv_transpose2d(y, deconv.weight, deconv.bias, deconv.stride, deconv.padding)
+
+    expected = deconv(conv(x))
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), x)
+    y = torch.compile(down_up, fullgraph=True)(x)  # fullgraph: the custom operators break no graph
+    (grad,) = torch.autograd.grad(y.square().sum(), x)
+    torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad, expected_grad, atol=1e-4, rtol=1e-5)
+
+
+def test_patch_operators_pass_torch_library_opcheck():
+    x = torch.randn(2, 3, 5, 4, dtype=torch.float64).to(memory_format=torch.channels_last).requires_grad_()
+    torch.library.opcheck(torch.ops.world_models.patches, (x, [3, 3], [2, 1], [1, 0]))
+    cols = torch.randn(2, 3, 2, 4, 4, 5, dtype=torch.float64, requires_grad=True)
+    torch.library.opcheck(torch.ops.world_models.fold_patches, (cols, [6, 4], [2, 2], [1, 1]))

@@ -1,10 +1,10 @@
 """Convolutions of small maps with large weights, as one matmul each on the CPU.
 
 At the paper size's low resolutions (768 channels at 7x5 pixels and below, batch 16) oneDNN's convolutions and
-transposed convolutions ran at 0.1-0.6 of the CPU's matmul rate, forward and backward, and the network has seven
+transposed convolutions ran at 0.1-0.6 of the CPU's matmul rate, forward and backward, and the network has eight
 of them per predicted frame. There the weight (37.7 MB) is far larger than the map, and written as
 ``patches @ weight`` (a convolution) or ``fold(pixels @ weight)`` (a transposed one) each is one large matmul
-forward and two backward: the low-resolution layers of a training update took half the time
+forward and two backward: forward and backward, the eight take 350 ms per paper-size frame where oneDNN took 650
 (``benchmarks/low_res_conv_speed.py``). :func:`weight_bound` says where; elsewhere oneDNN is faster.
 
 Maps are (B, C, H, W) in the channels-last memory format (any format is accepted, channels-last is what stays
@@ -59,7 +59,7 @@ def patches(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
             padding: tuple[int, int]) -> torch.Tensor:
     """Every window a convolution reads: (B, C, H, W) -> (B, H', W', kH, kW, C), zero-padded. Its gradient is
     :func:`fold_patches`."""
-    return _Patches.apply(x, tuple(kernel), tuple(stride), tuple(padding))
+    return _patches(x, list(kernel), list(stride), list(padding))
 
 
 def fold_patches(cols: torch.Tensor, size: tuple[int, int], stride: tuple[int, int],
@@ -67,19 +67,22 @@ def fold_patches(cols: torch.Tensor, size: tuple[int, int], stride: tuple[int, i
     """The adjoint of :func:`patches`: (B, H', W', kH, kW, C) windows -> (B, C, H, W) with ``size`` (H, W),
     channels-last, each window's values summed back where :func:`patches` read them. Its gradient is
     :func:`patches`."""
-    return _FoldedPatches.apply(cols, tuple(size), tuple(stride), tuple(padding))
+    return _fold_patches(cols, list(size), list(stride), list(padding))
 
 
-def _unfold(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
-            padding: tuple[int, int]) -> torch.Tensor:
+# Both are custom operators so that torch.compile calls them as they are: traced, their strided copies and the
+# fold's 16 in-place adds (forward, and in every convolution's backward) made a compiled training step take 7x
+# longer to compile (255 s against 37 s at the quick size), for kernels no faster than these.
+@torch.library.custom_op("world_models::patches", mutates_args=())
+def _patches(x: torch.Tensor, kernel: list[int], stride: list[int], padding: list[int]) -> torch.Tensor:
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     pixels = torch.nn.functional.pad(x.permute(0, 2, 3, 1), (0, 0, pw, pw, ph, ph))  # (B, H + 2ph, W + 2pw, C)
     windows = pixels.unfold(1, kh, sh).unfold(2, kw, sw)  # a view: (B, H', W', C, kH, kW)
-    return windows.permute(0, 1, 2, 4, 5, 3).contiguous()
+    return windows.permute(0, 1, 2, 4, 5, 3).clone(memory_format=torch.contiguous_format)
 
 
-def _fold(cols: torch.Tensor, size: tuple[int, int], stride: tuple[int, int],
-          padding: tuple[int, int]) -> torch.Tensor:
+@torch.library.custom_op("world_models::fold_patches", mutates_args=())
+def _fold_patches(cols: torch.Tensor, size: list[int], stride: list[int], padding: list[int]) -> torch.Tensor:
     batch, out_h, out_w, kh, kw, channels = cols.shape
     (sh, sw), (ph, pw) = stride, padding
     pixels = cols.new_zeros(batch, size[0] + 2 * ph, size[1] + 2 * pw, channels)
@@ -87,26 +90,36 @@ def _fold(cols: torch.Tensor, size: tuple[int, int], stride: tuple[int, int],
         for j in range(kw):
             pixels[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw] += cols[:, :, :, i, j]
     cropped = pixels[:, ph:ph + size[0], pw:pw + size[1]].permute(0, 3, 1, 2)
-    return cropped.contiguous(memory_format=torch.channels_last)
+    return cropped.clone(memory_format=torch.channels_last)
 
 
-class _Patches(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, kernel, stride, padding):  # noqa: ANN001, ANN205 (autograd's signature)
-        ctx.size, ctx.stride, ctx.padding = tuple(x.shape[-2:]), stride, padding
-        return _unfold(x, kernel, stride, padding)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return _fold(grad, ctx.size, ctx.stride, ctx.padding), None, None, None
+def _window_counts(size: list[int], kernel: list[int], stride: list[int], padding: list[int]) -> list[int]:
+    return [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
 
 
-class _FoldedPatches(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, cols, size, stride, padding):  # noqa: ANN001, ANN205
-        ctx.kernel, ctx.stride, ctx.padding = tuple(cols.shape[3:5]), stride, padding
-        return _fold(cols, size, stride, padding)
+@_patches.register_fake
+def _(x: torch.Tensor, kernel: list[int], stride: list[int], padding: list[int]) -> torch.Tensor:
+    out_h, out_w = _window_counts(list(x.shape[-2:]), kernel, stride, padding)
+    return x.new_empty(x.shape[0], out_h, out_w, *kernel, x.shape[1])
 
-    @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
-        return _unfold(grad, ctx.kernel, ctx.stride, ctx.padding), None, None, None
+
+@_fold_patches.register_fake
+def _(cols: torch.Tensor, size: list[int], stride: list[int], padding: list[int]) -> torch.Tensor:
+    batch, channels = cols.shape[0], cols.shape[-1]
+    return cols.new_empty(batch, channels, *size).contiguous(memory_format=torch.channels_last)
+
+
+def _patches_context(ctx, inputs, output) -> None:  # noqa: ANN001 (torch.library's signature)
+    x, ctx.kernel, ctx.stride, ctx.padding = inputs
+    ctx.size = list(x.shape[-2:])
+
+
+def _fold_patches_context(ctx, inputs, output) -> None:  # noqa: ANN001
+    cols, ctx.size, ctx.stride, ctx.padding = inputs
+    ctx.kernel = list(cols.shape[3:5])
+
+
+_patches.register_autograd(lambda ctx, grad: (_fold_patches(grad, ctx.size, ctx.stride, ctx.padding), None, None,
+                                              None), setup_context=_patches_context)
+_fold_patches.register_autograd(lambda ctx, grad: (_patches(grad, ctx.kernel, ctx.stride, ctx.padding), None, None,
+                                                   None), setup_context=_fold_patches_context)
