@@ -12,7 +12,7 @@ layers before it is timed.
 from __future__ import annotations
 
 import argparse
-import time
+import functools
 from collections.abc import Callable
 
 import torch
@@ -20,6 +20,8 @@ import torch.nn.functional as F
 
 from envs.host_memory import keep_freed_memory
 from world_models.simple import layers
+
+from common import fastest_ms
 
 SIZES = {"quick, 64x64x32": (128, 32, 64, 64), "quick, 32x32x64": (128, 64, 32, 32),
          "paper, 105x80x96": (16, 96, 105, 80)}
@@ -39,18 +41,6 @@ def ways(norm: layers.ChannelNorm) -> dict[str, Layers]:
     return {"sign from arange, two-pass moments": lambda x: two_pass(layers.belu(x)),
             "sign buffer, two-pass moments": lambda x: two_pass(layers.belu(x, sign)),
             "sign buffer, one-pass moments": lambda x: one_pass(layers.belu(x, sign))}
-
-
-def milliseconds(fn: Layers, x: torch.Tensor, repeats: int) -> float:
-    """The fastest of ``repeats`` calls, after two warm-up calls (the first compiles)."""
-    times = []
-    for _ in range(repeats + 2):
-        start = time.perf_counter()
-        fn(x)
-        if x.device.type == "cuda":
-            torch.cuda.synchronize(x.device)
-        times.append(time.perf_counter() - start)
-    return min(times[2:]) * 1e3
 
 
 def main() -> None:
@@ -73,7 +63,7 @@ def main() -> None:
             for way, fn in ways(norm).items():
                 compiled = torch.compile(fn)
                 torch.testing.assert_close(compiled(x).permute(0, 3, 1, 2), expected, atol=1e-4, rtol=0)
-                ms = milliseconds(compiled, x, args.repeats)
+                ms = fastest_ms(functools.partial(compiled, x), args.repeats, warmup=2, device=x.device)
                 first = first or ms
                 print(f"| {name} {tuple(shape)} | {way} | {ms:.2f} | {first / ms:.2f}x |")
 

@@ -5,26 +5,26 @@ matmul each (``world_models.simple.matmul_conv``), against oneDNN in the same pr
 
 The layers are the ones :func:`~world_models.simple.matmul_conv.weight_bound` sends to a matmul in one training
 forward pass of the network at that size and batch (recorded as the network runs, with their input shapes); maps
-are random and channels-last. Each layer's matmul path is checked against oneDNN before it is timed. "f+b" is a
-forward pass and the backward of a random cotangent (gradients of the input, weight and bias).
+are random and channels-last. Each layer's matmul path is checked against oneDNN before it is timed. A time is the
+fastest of ``--repeats`` forward passes each with its backward pass (of a ones cotangent: gradients of the input,
+weight and bias).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import time
+import functools
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
 
 from envs.host_memory import keep_freed_memory
-from runs.configs import from_dict, load_preset
-from world_models import SimPLeModelConfig
 from world_models.simple import layers, matmul_conv
 from world_models.simple.network import SimPLeNetwork
 
-PRESETS = {"paper": "simple-paper", "quick": "simple-quick", "tiny": "simple-tiny"}
+from common import SIMPLE_PRESETS, fastest_ms, simple_model_config
+
 Conv = nn.Conv2d | nn.ConvTranspose2d
 
 
@@ -49,7 +49,7 @@ def recorded_small_maps(found: dict[Conv, torch.Size]) -> Iterator[None]:
 def small_map_layers(size: str, batch: int) -> dict[str, tuple[Conv, torch.Size]]:
     """The network's matmul-path layers at ``size`` and ``batch``, from one training forward pass: module path ->
     (layer, input shape), in the order the pass met them."""
-    config = from_dict(SimPLeModelConfig, load_preset(PRESETS[size])["model"])
+    config = simple_model_config(size)
     network = SimPLeNetwork(config, num_actions=6).train()
     context = torch.randint(0, 256, (batch, config.context_frames, config.frame_height, config.frame_width,
                                      config.channels), dtype=torch.uint8)
@@ -60,20 +60,14 @@ def small_map_layers(size: str, batch: int) -> dict[str, tuple[Conv, torch.Size]
     return {names[conv]: (conv, shape) for conv, shape in found.items()}
 
 
-def forward_backward_ms(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, repeats: int) -> float:
-    """The fastest of ``repeats`` forward-and-backward passes, after one warm-up."""
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        y = fn(x)
-        y.backward(torch.ones_like(y))
-        times.append(time.perf_counter() - start)
-    return min(times[1:]) * 1e3
+def forward_backward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> None:
+    y = fn(x)
+    y.backward(torch.ones_like(y))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="paper", choices=sorted(PRESETS))
+    parser.add_argument("--size", default="paper", choices=sorted(SIMPLE_PRESETS))
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
@@ -90,8 +84,9 @@ def main() -> None:
         x = torch.randn(shape).to(memory_format=torch.channels_last).requires_grad_()
         with torch.no_grad():
             torch.testing.assert_close(layers.small_map_conv(conv, x), conv(x), atol=1e-3, rtol=1e-4)
-        onednn = forward_backward_ms(conv, x, args.repeats)
-        matmul = forward_backward_ms(lambda x, conv=conv: layers.small_map_conv(conv, x), x, args.repeats)
+        as_matmul = functools.partial(layers.small_map_conv, conv)
+        onednn, matmul = (fastest_ms(functools.partial(forward_backward, fn, x), args.repeats, warmup=1,
+                                     device=x.device) for fn in (conv, as_matmul))
         total_onednn, total_matmul = total_onednn + onednn, total_matmul + matmul
         kernel = f"{conv.kernel_size[0]}x{conv.kernel_size[1]}, {conv.stride[0]}"
         print(f"| {name} ({type(conv).__name__}) | {kernel} | {tuple(shape)} | {onednn:.1f} | {matmul:.1f} "

@@ -45,10 +45,11 @@ from envs import AtariConfig, ExperienceStore, make_vector_env
 from envs.config import OBS_FORMATS
 from envs.host_memory import keep_freed_memory
 from envs.precision import PRECISIONS, dtype
-from runs.configs import from_dict, load_preset
+from runs.configs import load_preset
 from world_models import SimPLeModelConfig, SimPLeWorldModel, train_world_model
 
-SIZES = {"paper": "simple-paper", "quick": "simple-quick", "tiny": "simple-tiny"}
+from common import SIMPLE_PRESETS, simple_model_config
+
 NUM_ACTIONS = 6
 
 
@@ -82,8 +83,7 @@ def matmul_flops_per_second(device: torch.device, precision: str, seconds: float
 
 
 def model_config(size: str, precision: str, layout: str, compiled: bool, train_batch: int) -> SimPLeModelConfig:
-    preset = from_dict(SimPLeModelConfig, load_preset(SIZES[size])["model"])
-    return dataclasses.replace(preset, precision=precision, channels_last=layout == "channels_last",
+    return dataclasses.replace(simple_model_config(size), precision=precision, channels_last=layout == "channels_last",
                                compile=compiled, batch_size=train_batch)
 
 
@@ -267,7 +267,7 @@ def print_tables(rows: list[dict], args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--sizes", nargs="+", default=list(SIMPLE_PRESETS), choices=list(SIMPLE_PRESETS))
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=list(PRECISIONS))
     parser.add_argument("--layouts", nargs="+", default=["channels_last", "contiguous"],
                         choices=["channels_last", "contiguous"])

@@ -24,8 +24,7 @@ def weight_bound(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> bool:
         return False
     if isinstance(conv, nn.ConvTranspose2d):
         return x.shape[0] * x.shape[-2] * x.shape[-1] <= conv.in_channels
-    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
-    out_h, out_w = (x.shape[-2] + 2 * ph - kh) // sh + 1, (x.shape[-1] + 2 * pw - kw) // sw + 1
+    out_h, out_w = _window_counts(list(x.shape[-2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
     return x.shape[0] * out_h * out_w <= conv.out_channels
 
 
@@ -94,6 +93,7 @@ def _fold_patches(cols: torch.Tensor, size: list[int], stride: list[int], paddin
 
 
 def _window_counts(size: list[int], kernel: list[int], stride: list[int], padding: list[int]) -> list[int]:
+    """A convolution's output size (H', W'): the windows along each side."""
     return [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
 
 
@@ -105,8 +105,8 @@ def _(x: torch.Tensor, kernel: list[int], stride: list[int], padding: list[int])
 
 @_fold_patches.register_fake
 def _(cols: torch.Tensor, size: list[int], stride: list[int], padding: list[int]) -> torch.Tensor:
-    batch, channels = cols.shape[0], cols.shape[-1]
-    return cols.new_empty(batch, channels, *size).contiguous(memory_format=torch.channels_last)
+    return torch.empty(cols.shape[0], cols.shape[-1], *size, dtype=cols.dtype, device=cols.device,
+                       memory_format=torch.channels_last)
 
 
 def _patches_context(ctx, inputs, output) -> None:  # noqa: ANN001 (torch.library's signature)
